@@ -1,0 +1,106 @@
+//! Build script: make sure the WASI CPython runtime exists, so `pyedge` can embed it.
+//!
+//! The runtime is built by `runtime-assets/build.sh` (minutes, network for pinned
+//! sources) and cached outside git, keyed by a hash of everything under
+//! `runtime-assets/`. A fresh clone builds it on the first `cargo build`; later builds
+//! reuse the cache. `PYEDGE_RUNTIME_DIR` points at a prebuilt runtime instead.
+
+use sha2::{Digest, Sha256};
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const REQUIRED: &[&str] = &["python-cli.wasm", "stdlib.zip", "provenance.json"];
+
+fn main() {
+    println!("cargo:rerun-if-changed=runtime-assets");
+    println!("cargo:rerun-if-env-changed=PYEDGE_RUNTIME_DIR");
+    println!("cargo:rerun-if-env-changed=PYEDGE_CACHE_DIR");
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let dir = match env::var_os("PYEDGE_RUNTIME_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => cached_runtime(&manifest),
+    };
+    for file in REQUIRED {
+        let path = dir.join(file);
+        if !path.is_file() {
+            panic!("runtime file missing: {}", path.display());
+        }
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
+    println!("cargo:rustc-env=PYEDGE_RUNTIME_DIR={}", dir.display());
+}
+
+/// The runtime for the current `runtime-assets/`, built into the cache if missing.
+fn cached_runtime(manifest: &Path) -> PathBuf {
+    let assets = manifest.join("runtime-assets");
+    let key = inputs_key(&assets);
+    let base = cache_base().join("runtime");
+    let dir = base.join(&key[..16]);
+    if REQUIRED.iter().all(|f| dir.join(f).is_file()) {
+        return dir;
+    }
+    println!(
+        "cargo:warning=building the WASI CPython runtime into {} (first build only, ~15 min)",
+        dir.display()
+    );
+    let staging = base.join(format!("{}.partial", &key[..16]));
+    let _ = fs::remove_dir_all(&staging);
+    let status = Command::new("bash")
+        .arg(assets.join("build.sh"))
+        .arg("--out")
+        .arg(&staging)
+        .arg("--work")
+        .arg(base.join("work"))
+        .status()
+        .expect("cannot run bash runtime-assets/build.sh");
+    if !status.success() {
+        panic!("runtime-assets/build.sh failed ({status}); see its output above");
+    }
+    let _ = fs::remove_dir_all(&dir);
+    fs::rename(&staging, &dir).expect("cannot move the built runtime into the cache");
+    dir
+}
+
+/// `PYEDGE_CACHE_DIR`, else `$XDG_CACHE_HOME/pyedge`, else `~/.cache/pyedge`.
+fn cache_base() -> PathBuf {
+    if let Some(dir) = env::var_os("PYEDGE_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(dir).join("pyedge");
+    }
+    let home = env::var_os("HOME").expect("HOME is not set; set PYEDGE_CACHE_DIR");
+    PathBuf::from(home).join(".cache").join("pyedge")
+}
+
+/// SHA-256 over every file under `runtime-assets/` (path and contents), sorted.
+fn inputs_key(assets: &Path) -> String {
+    let mut files = Vec::new();
+    collect_files(assets, &mut files);
+    files.sort();
+    let mut hasher = Sha256::new();
+    for file in files {
+        let rel = file.strip_prefix(assets).expect("under assets");
+        hasher.update(rel.to_string_lossy().as_bytes());
+        hasher.update([0]);
+        hasher.update(fs::read(&file).expect("read runtime input"));
+        hasher.update([0]);
+    }
+    hex::encode(hasher.finalize())
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).expect("read runtime-assets") {
+        let path = entry.expect("read runtime-assets entry").path();
+        if path.is_dir() {
+            collect_files(&path, out);
+        } else if !path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with(".md"))
+        {
+            out.push(path);
+        }
+    }
+}

@@ -1,0 +1,225 @@
+/*
+ * pyedge runtime entry: boots CPython from an in-memory bundle and runs the app.
+ *
+ * pyedge (the Rust side) appends the bundle and the boot module's source to this
+ * module's linear memory with data segments and fills `pyedge_bundle_desc` (exported as
+ * a wasm global holding its address) so this code can find them. `pyedge_init` is the
+ * wizer pre-initialization function; `_start` is the wasi:cli entry point and also boots
+ * the interpreter itself when the module was not pre-initialized (--no-snapshot).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wasi/api.h>
+#include <wasi/libc.h>
+#include <wasi/libc-environ.h>
+
+#define PYEDGE_DESC_MAGIC 0x44455950u /* "PYED" little-endian */
+
+/* Filled in by pyedge with a data segment; all zero in the bare runtime. */
+struct pyedge_desc {
+    uint32_t magic;
+    uint32_t version;
+    uint32_t bundle_ptr;
+    uint32_t bundle_len;
+    uint32_t boot_ptr; /* NUL-terminated Python source */
+    uint32_t boot_len;
+    uint32_t hash_seed;
+    uint32_t flags;
+};
+__attribute__((used)) volatile struct pyedge_desc pyedge_bundle_desc;
+
+extern void __wasm_call_ctors(void);
+/* In wasi-libc but not its headers: forget preopens so they are found again, lazily,
+ * from the host that runs the snapshot rather than the build host. */
+extern void __wasilibc_reset_preopens(void);
+extern char __heap_end; /* end of the heap region malloc owns at start (set by lld) */
+
+enum { STATE_FRESH = 0, STATE_READY = 1 };
+static int pyedge_state = STATE_FRESH;
+static PyObject *boot_module; /* the pyedge boot module, kept alive in the snapshot */
+
+static void fatal(const char *msg) {
+    fprintf(stderr, "pyedge runtime: %s\n", msg);
+    fflush(stderr);
+    _Exit(70);
+}
+
+/* ---- the _pyedge builtin module: what the boot module needs from C ---- */
+
+static PyObject *pyedge_bundle(PyObject *self, PyObject *unused) {
+    return PyMemoryView_FromMemory((char *)(uintptr_t)pyedge_bundle_desc.bundle_ptr,
+                                   (Py_ssize_t)pyedge_bundle_desc.bundle_len, PyBUF_READ);
+}
+
+/* Read the host's argv or environ straight from WASI, never from a libc cache that the
+ * snapshot could have frozen. */
+static PyObject *strings_from_wasi(int environ) {
+    __wasi_size_t count = 0, size = 0;
+    __wasi_errno_t err = environ ? __wasi_environ_sizes_get(&count, &size)
+                                 : __wasi_args_sizes_get(&count, &size);
+    if (err != 0) {
+        return PyErr_Format(PyExc_OSError, "WASI %s_sizes_get failed: %d",
+                            environ ? "environ" : "args", (int)err);
+    }
+    uint8_t **ptrs = calloc(count + 1, sizeof(uint8_t *));
+    uint8_t *buf = malloc(size + 1);
+    if (ptrs == NULL || buf == NULL) {
+        free(ptrs);
+        free(buf);
+        return PyErr_NoMemory();
+    }
+    err = environ ? __wasi_environ_get(ptrs, buf) : __wasi_args_get(ptrs, buf);
+    PyObject *list = err == 0 ? PyList_New(0) : NULL;
+    for (__wasi_size_t i = 0; list != NULL && i < count; i++) {
+        PyObject *item = PyBytes_FromString((const char *)ptrs[i]);
+        if (item == NULL || PyList_Append(list, item) < 0) {
+            Py_XDECREF(item);
+            Py_CLEAR(list);
+            break;
+        }
+        Py_DECREF(item);
+    }
+    free(ptrs);
+    free(buf);
+    if (err != 0) {
+        return PyErr_Format(PyExc_OSError, "WASI %s_get failed: %d",
+                            environ ? "environ" : "args", (int)err);
+    }
+    return list;
+}
+
+static PyObject *pyedge_environ(PyObject *self, PyObject *unused) { return strings_from_wasi(1); }
+static PyObject *pyedge_argv(PyObject *self, PyObject *unused) { return strings_from_wasi(0); }
+
+static PyMethodDef pyedge_methods[] = {
+    {"bundle", pyedge_bundle, METH_NOARGS, "The bundle zip as a read-only memoryview."},
+    {"environ", pyedge_environ, METH_NOARGS, "The host's environment as KEY=VALUE bytes."},
+    {"argv", pyedge_argv, METH_NOARGS, "The host's argv as bytes."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef pyedge_module = {
+    PyModuleDef_HEAD_INIT, "_pyedge", "pyedge runtime helpers", -1, pyedge_methods,
+};
+
+static PyObject *PyInit__pyedge(void) { return PyModule_Create(&pyedge_module); }
+
+/* ---- interpreter boot ---- */
+
+static void check_status(PyStatus status) {
+    if (PyStatus_Exception(status)) {
+        fprintf(stderr, "pyedge runtime: interpreter start failed: %s: %s\n",
+                status.func ? status.func : "?", status.err_msg ? status.err_msg : "?");
+        fflush(stderr);
+        _Exit(70);
+    }
+}
+
+/* Compile and run the boot module (it installs the bundle finder). */
+static void run_boot_module(void) {
+    const char *source = (const char *)(uintptr_t)pyedge_bundle_desc.boot_ptr;
+    PyObject *code = Py_CompileString(source, "<pyedge-boot>", Py_file_input);
+    if (code == NULL) {
+        PyErr_Print();
+        fatal("the boot module does not compile");
+    }
+    boot_module = PyImport_AddModuleRef("_pyedge_boot");
+    PyObject *globals = boot_module ? PyModule_GetDict(boot_module) : NULL;
+    if (globals == NULL || PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0) {
+        fatal("cannot create the boot module");
+    }
+    PyObject *result = PyEval_EvalCode(code, globals, globals);
+    Py_DECREF(code);
+    if (result == NULL) {
+        PyErr_Print();
+        fatal("the boot module failed");
+    }
+    Py_DECREF(result);
+}
+
+static void boot_interpreter(void) {
+    __wasm_call_ctors();
+    if (pyedge_bundle_desc.magic != PYEDGE_DESC_MAGIC) {
+        fatal("no bundle embedded: build this module with `pyedge build`");
+    }
+    if ((uintptr_t)pyedge_bundle_desc.bundle_ptr < (uintptr_t)&__heap_end) {
+        fatal("the bundle overlaps the heap");
+    }
+    if (PyImport_AppendInittab("_pyedge", PyInit__pyedge) < 0) {
+        fatal("cannot register the _pyedge module");
+    }
+
+    PyPreConfig preconfig;
+    PyPreConfig_InitIsolatedConfig(&preconfig);
+    preconfig.utf8_mode = 1;
+    check_status(Py_PreInitialize(&preconfig));
+
+    PyConfig config;
+    PyConfig_InitIsolatedConfig(&config);
+    config.install_signal_handlers = 0;
+    config.site_import = 0;
+    config.write_bytecode = 0;
+    config.pathconfig_warnings = 0;
+    config.module_search_paths_set = 1; /* empty: the bundle finder serves imports */
+    config.use_hash_seed = 1;
+    config.hash_seed = pyedge_bundle_desc.hash_seed;
+    config._init_main = 0; /* core only: install the finder before `encodings` is needed */
+    check_status(PyConfig_SetString(&config, &config.program_name, L"python"));
+    check_status(PyConfig_SetString(&config, &config.home, L"/"));
+    check_status(Py_InitializeFromConfig(&config));
+    PyConfig_Clear(&config);
+
+    run_boot_module();
+    check_status(_Py_InitializeMain());
+}
+
+/* Call a boot-module function that returns an int status; -1 on a Python error. */
+static int call_boot(const char *name) {
+    PyObject *result = PyObject_CallMethod(boot_module, name, NULL);
+    if (result == NULL) {
+        PyErr_Print();
+        return -1;
+    }
+    long value = PyLong_AsLong(result);
+    Py_DECREF(result);
+    if (value == -1 && PyErr_Occurred()) {
+        PyErr_Print();
+        return -1;
+    }
+    return (int)value;
+}
+
+static void initialize(void) {
+    boot_interpreter();
+    if (call_boot("pre_initialize") != 0) {
+        _Exit(1); /* the traceback is already on stderr */
+    }
+    pyedge_state = STATE_READY;
+}
+
+/* Wizer pre-initialization: boot, import the app, and leave no build-host state. */
+__attribute__((export_name("pyedge_init"))) void pyedge_init(void) {
+    initialize();
+    __wasilibc_deinitialize_environ();
+    __wasilibc_reset_preopens();
+}
+
+/* wasi:cli entry point (called by the preview1 command adapter's run). */
+__attribute__((export_name("_start"))) void pyedge_start(void) {
+    if (pyedge_state != STATE_READY) {
+        initialize();
+    }
+    int code = call_boot("run_cli");
+    if (code < 0) {
+        code = 1;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    if (code != 0) {
+        exit(code);
+    }
+}

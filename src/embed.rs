@@ -1,0 +1,195 @@
+//! Put the bundle into the runtime module: bytes → bytes.
+//!
+//! The bundle and the boot module's source are appended after the runtime's initial
+//! linear memory (the memory's minimum grows to cover them) with active data segments,
+//! and a third segment fills the runtime's `pyedge_bundle_desc` with their addresses.
+//! That region lies past `__heap_end`, so the allocator never hands it out (the C entry
+//! checks), and `memory.grow` starts above it. The same layout works with and without
+//! a wizer snapshot: with one, the bytes simply become part of the snapshot memory.
+
+use anyhow::{anyhow, bail, Context, Result};
+use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+use wasm_encoder::{ConstExpr, DataCountSection, DataSection, MemorySection, Module, RawSection};
+use wasmparser::{ExternalKind, Operator, Parser, Payload};
+
+const PAGE: u64 = 65536;
+const DESC_EXPORT: &str = "pyedge_bundle_desc";
+const DESC_MAGIC: u32 = 0x4445_5950; // "PYED"
+const DESC_VERSION: u32 = 1;
+
+/// What to embed.
+pub struct EmbedInputs<'a> {
+    /// The bundle zip.
+    pub bundle: &'a [u8],
+    /// Python source of the boot module (a NUL is appended here).
+    pub boot_source: &'a str,
+    /// CPython's string-hash seed (0 disables hash randomization).
+    pub hash_seed: u32,
+}
+
+/// Where the embedded parts ended up in linear memory.
+#[derive(Debug, Clone, Copy)]
+pub struct EmbedLayout {
+    pub bundle_addr: u32,
+    pub bundle_len: u32,
+}
+
+/// Return a copy of `runtime` that carries `inputs` in its initial memory.
+pub fn embed_bundle(runtime: &[u8], inputs: &EmbedInputs) -> Result<(Vec<u8>, EmbedLayout)> {
+    let desc_addr = descriptor_address(runtime)?;
+    let mut boot = inputs.boot_source.as_bytes().to_vec();
+    boot.push(0);
+
+    let mut out = Module::new();
+    let mut layout = None;
+    let mut segments_added = 0;
+    for payload in Parser::new(0).parse_all(runtime) {
+        let payload = payload.context("the runtime module is not valid wasm")?;
+        match &payload {
+            Payload::MemorySection(reader) => {
+                let mut memories = MemorySection::new();
+                for (i, memory) in reader.clone().into_iter().enumerate() {
+                    let mut ty = RoundtripReencoder.memory_type(memory?)?;
+                    if i == 0 {
+                        let base = ty.minimum * PAGE;
+                        let placed = place(base, inputs.bundle.len(), boot.len())?;
+                        ty.minimum = placed.end.div_ceil(PAGE);
+                        if ty.maximum.is_some_and(|max| max < ty.minimum) {
+                            bail!(
+                                "the bundle ({} bytes) does not fit the runtime's maximum memory",
+                                inputs.bundle.len()
+                            );
+                        }
+                        layout = Some(placed);
+                    }
+                    memories.memory(ty);
+                }
+                out.section(&memories);
+            }
+            Payload::DataCountSection { count, .. } => {
+                out.section(&DataCountSection { count: count + 3 });
+            }
+            Payload::DataSection(reader) => {
+                let placed =
+                    layout.ok_or_else(|| anyhow!("runtime module has no memory section"))?;
+                let mut data = DataSection::new();
+                for segment in reader.clone() {
+                    RoundtripReencoder.parse_data(&mut data, segment?)?;
+                }
+                let desc = descriptor(&placed, inputs);
+                data.active(
+                    0,
+                    &ConstExpr::i32_const(placed.bundle as i32),
+                    inputs.bundle.iter().copied(),
+                );
+                data.active(
+                    0,
+                    &ConstExpr::i32_const(placed.boot as i32),
+                    boot.iter().copied(),
+                );
+                data.active(0, &ConstExpr::i32_const(desc_addr as i32), desc);
+                segments_added = 3;
+                out.section(&data);
+            }
+            other => {
+                if let Some((id, range)) = other.as_section() {
+                    out.section(&RawSection {
+                        id,
+                        data: &runtime[range],
+                    });
+                }
+            }
+        }
+    }
+    if segments_added == 0 {
+        bail!("the runtime module has no data section");
+    }
+    let placed = layout.expect("set with the data section");
+    let bytes = out.finish();
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(&bytes)
+        .context("embedding produced an invalid module")?;
+    Ok((
+        bytes,
+        EmbedLayout {
+            bundle_addr: placed.bundle as u32,
+            bundle_len: inputs.bundle.len() as u32,
+        },
+    ))
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Placement {
+    bundle: u64,
+    boot: u64,
+    end: u64,
+}
+
+fn place(base: u64, bundle_len: usize, boot_len: usize) -> Result<Placement> {
+    let bundle = base;
+    let boot = (bundle + bundle_len as u64).next_multiple_of(8);
+    let end = boot + boot_len as u64;
+    if end > u32::MAX as u64 {
+        bail!("the bundle ({bundle_len} bytes) does not fit a 32-bit memory");
+    }
+    Ok(Placement { bundle, boot, end })
+}
+
+/// The bytes of `struct pyedge_desc` (see runtime-assets/entry/pyedge_entry.c).
+fn descriptor(placed: &Placement, inputs: &EmbedInputs) -> Vec<u8> {
+    let boot_len = inputs.boot_source.len() as u32;
+    [
+        DESC_MAGIC,
+        DESC_VERSION,
+        placed.bundle as u32,
+        inputs.bundle.len() as u32,
+        placed.boot as u32,
+        boot_len,
+        inputs.hash_seed,
+        0,
+    ]
+    .iter()
+    .flat_map(|word| word.to_le_bytes())
+    .collect()
+}
+
+/// The address held by the exported `pyedge_bundle_desc` global.
+fn descriptor_address(runtime: &[u8]) -> Result<u32> {
+    let mut global_index = None;
+    let mut globals = Vec::new();
+    let mut imported_globals = 0;
+    for payload in Parser::new(0).parse_all(runtime) {
+        match payload? {
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    if matches!(import?.ty, wasmparser::TypeRef::Global(_)) {
+                        imported_globals += 1;
+                    }
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                for global in reader {
+                    globals.push(global?.init_expr);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export?;
+                    if export.name == DESC_EXPORT && export.kind == ExternalKind::Global {
+                        global_index = Some(export.index);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let index =
+        global_index.ok_or_else(|| anyhow!("the runtime does not export `{DESC_EXPORT}`"))?;
+    let expr = globals
+        .get((index - imported_globals) as usize)
+        .ok_or_else(|| anyhow!("`{DESC_EXPORT}` is an imported global"))?;
+    match expr.get_operators_reader().read()? {
+        Operator::I32Const { value } => Ok(value as u32),
+        other => bail!("`{DESC_EXPORT}` is not a constant address: {other:?}"),
+    }
+}

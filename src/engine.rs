@@ -1,0 +1,36 @@
+//! The Wasmtime engine pyedge uses to pre-initialize modules, with the on-disk
+//! compilation cache shared by every build on this machine.
+
+use anyhow::Result;
+use std::path::PathBuf;
+use wasmtime::{Cache, CacheConfig, Config, Engine};
+
+/// pyedge's cache directory: `PYEDGE_CACHE_DIR`, else `$XDG_CACHE_HOME/pyedge`, else
+/// `~/.cache/pyedge` (the same rule as `build.rs`).
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PYEDGE_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(dir).join("pyedge");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".cache").join("pyedge"),
+        None => std::env::temp_dir().join("pyedge-cache"),
+    }
+}
+
+/// An engine with compilation caching; without a usable cache dir it still works.
+pub fn build_engine() -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Disable);
+    let mut cache = CacheConfig::new();
+    let dir = cache_dir().join("wasmtime");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        cache.with_directory(dir);
+        if let Ok(cache) = Cache::new(cache) {
+            config.cache(Some(cache));
+        }
+    }
+    Ok(Engine::new(&config)?)
+}

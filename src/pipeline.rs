@@ -1,0 +1,133 @@
+//! `pyedge build`: config → bundle → embed → pre-init → componentize → report → write.
+
+use crate::bundle::{collect_bundle, BootSettings, Bundle};
+use crate::component::{componentize, strip_custom_sections, World};
+use crate::config::{resolve_app_config, AppConfig};
+use crate::embed::{embed_bundle, EmbedInputs};
+use crate::error::{failure, Exit};
+use crate::progress::{Reporter, StageTime};
+use crate::report::{size_report, SizeReport};
+use crate::{engine, runtime, snapshot};
+use anyhow::{Context, Result};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Options of one build, as given on the command line.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    pub app_dir: PathBuf,
+    pub output: PathBuf,
+    pub entry: Option<String>,
+    pub budget: Option<String>,
+    pub snapshot: bool,
+    pub show_progress: bool,
+}
+
+/// What a build produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildOutcome {
+    pub output: PathBuf,
+    pub world: &'static str,
+    pub entry: String,
+    pub snapshot: bool,
+    pub sha256: String,
+    pub size: SizeReport,
+    pub stages: Vec<StageTime>,
+}
+
+/// Build the app; the output file is written only when everything succeeded.
+pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
+    let mut reporter = Reporter::new(opts.show_progress);
+    let app = resolve_app_config(&opts.app_dir, opts.entry.as_deref(), opts.budget.as_deref())?;
+    let world = World::Cli;
+    let bundle = reporter.stage("bundle", || {
+        collect_bundle(
+            &app,
+            &[],
+            &BootSettings {
+                world: world.name(),
+            },
+        )
+    })?;
+    let (core, layout) = reporter.stage("embed", || {
+        embed_bundle(
+            runtime::PYTHON_CLI_WASM,
+            &EmbedInputs {
+                bundle: &bundle.zip,
+                boot_source: runtime::BOOT_PY,
+                hash_seed: hash_seed(&bundle),
+            },
+        )
+    })?;
+    let core = if opts.snapshot {
+        let engine = engine::build_engine()?;
+        reporter.stage("pre-initialize", || {
+            snapshot::snapshot_module(&engine, &core)
+        })?
+    } else {
+        core
+    };
+    let core = strip_custom_sections(&core)?;
+    let component = reporter.stage("componentize", || componentize(&core, world))?;
+    let size = reporter.stage("report", || {
+        size_report(&component, &core, &bundle, layout.bundle_addr, app.budget)
+    })?;
+    if size.over_budget {
+        return Err(over_budget(&app, &size));
+    }
+    reporter.stage("write", || write_atomically(&opts.output, &component))?;
+    Ok(BuildOutcome {
+        output: opts.output.clone(),
+        world: world.name(),
+        entry: app.entry_module.clone(),
+        snapshot: opts.snapshot,
+        sha256: hex::encode(Sha256::digest(&component)),
+        size,
+        stages: reporter.times().to_vec(),
+    })
+}
+
+/// CPython's string-hash seed, derived from the bundle so builds stay reproducible.
+fn hash_seed(bundle: &Bundle) -> u32 {
+    let digest = Sha256::digest(&bundle.zip);
+    u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]]) | 1
+}
+
+fn over_budget(app: &AppConfig, size: &SizeReport) -> anyhow::Error {
+    failure(
+        Exit::OverBudget,
+        format!(
+            "{} is {} bytes ({} gzip), over the budget of {} bytes by {} bytes; nothing was written\n\n{}",
+            app.entry_path,
+            size.total,
+            size.total_gzip,
+            size.budget,
+            size.total - size.budget,
+            size.to_table()
+        ),
+    )
+}
+
+/// Write `bytes` to `path` through a temporary file in the same directory and a rename,
+/// so a failed or interrupted build never leaves a partial file behind.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".pyedge-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.as_file().sync_all().ok();
+    tmp.persist(path)
+        .map_err(|err| err.error)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

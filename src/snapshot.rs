@@ -1,0 +1,121 @@
+//! Pre-initialize the runtime module with wizer: boot CPython, import the app, and keep
+//! the resulting memory as the module's initial state.
+
+use crate::error::{failure, Exit};
+use anyhow::{Context, Result};
+use rand::SeedableRng;
+use std::time::Duration;
+use wasmtime::{Engine, Linker, Store};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, I32Exit, WasiCtxBuilder};
+
+/// The runtime's pre-initialization export (runtime-assets/entry/pyedge_entry.c).
+pub const INIT_FUNC: &str = "pyedge_init";
+
+/// What init printed, kept to show when it fails.
+const OUTPUT_LIMIT: usize = 1 << 20;
+
+/// A clock frozen at 2000-01-01, so nothing in the snapshot depends on the build time.
+struct FixedClock;
+
+impl HostWallClock for FixedClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::from_secs(946_684_800)
+    }
+}
+
+impl HostMonotonicClock for FixedClock {
+    fn resolution(&self) -> u64 {
+        1
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+/// Run the module's init function under wizer and return the pre-initialized module.
+///
+/// Init sees no environment, no arguments, no files, a fixed clock and seeded
+/// randomness, so the same inputs always give the same snapshot.
+pub fn snapshot_module(engine: &Engine, wasm: &[u8]) -> Result<Vec<u8>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(snapshot_async(engine, wasm))
+}
+
+async fn snapshot_async(engine: &Engine, wasm: &[u8]) -> Result<Vec<u8>> {
+    let stdout = MemoryOutputPipe::new(OUTPUT_LIMIT);
+    let stderr = MemoryOutputPipe::new(OUTPUT_LIMIT);
+    let ctx: WasiP1Ctx = WasiCtxBuilder::new()
+        .stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .secure_random(rand::rngs::StdRng::seed_from_u64(0x7079_6564_6765))
+        .insecure_random(rand::rngs::StdRng::seed_from_u64(0x7079_6564_6766))
+        .insecure_random_seed(0x7079_6564_6765)
+        .wall_clock(FixedClock)
+        .monotonic_clock(FixedClock)
+        .build_p1();
+    let mut store = Store::new(engine, ctx);
+    let mut wizer = wasmtime_wizer::Wizer::new();
+    wizer.init_func(INIT_FUNC);
+    let result = wizer
+        .run(&mut store, wasm, async |store, module| {
+            let mut linker = Linker::new(store.engine());
+            wasmtime_wasi::p1::add_to_linker_async(&mut linker, |cx| cx)?;
+            linker.instantiate_async(store, module).await
+        })
+        .await;
+    match result {
+        Ok(bytes) => Ok(bytes),
+        Err(err) => Err(init_failure(err, &stdout, &stderr)),
+    }
+}
+
+/// Explain a failed pre-initialization with what the app printed (its traceback).
+fn init_failure(
+    err: wasmtime::Error,
+    stdout: &MemoryOutputPipe,
+    stderr: &MemoryOutputPipe,
+) -> anyhow::Error {
+    let printed = |pipe: &MemoryOutputPipe| {
+        String::from_utf8_lossy(&pipe.contents())
+            .trim_end()
+            .to_string()
+    };
+    let (out, errs) = (printed(stdout), printed(stderr));
+    let exit = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<I32Exit>())
+        .map(|e| e.0);
+    let mut message = match exit {
+        Some(1) => "importing the app failed at build time".to_string(),
+        Some(code) => format!("the runtime exited with status {code} during pre-initialization"),
+        None => format!("pre-initialization trapped: {err:#}"),
+    };
+    for text in [out, errs] {
+        if !text.is_empty() {
+            message.push_str("\n\n");
+            message.push_str(&text);
+        }
+    }
+    failure(Exit::Build, message)
+}
+
+/// Check a module before snapshotting (gives a clearer error than wizer's).
+pub fn has_init_func(wasm: &[u8]) -> Result<bool> {
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::ExportSection(reader) = payload.context("invalid module")? {
+            for export in reader {
+                if export?.name == INIT_FUNC {
+                    return Ok(true);
+                }
+            }
+        }
+    }
+    Ok(false)
+}

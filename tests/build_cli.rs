@@ -1,0 +1,262 @@
+//! `pyedge build` for script apps, end to end: build fixture apps with the real binary,
+//! run the components in Wasmtime, check what they print and how they exit.
+
+mod common;
+
+use common::{built, describe, fixture, pyedge, run_component, scratch};
+
+#[test]
+fn hello_runs_main_with_argv() {
+    let wasm = built("hello", &[]);
+    let run = run_component(&wasm, &["Ada", "Grace"], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, "Hello, Ada!\nHello, Grace!\n");
+    assert_eq!(run.stderr, "argv=['Ada', 'Grace']\n");
+}
+
+#[test]
+fn hello_without_snapshot_runs_the_same() {
+    let wasm = built("hello", &["--no-snapshot"]);
+    let run = run_component(&wasm, &["Linus"], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, "Hello, Linus!\n");
+}
+
+/// wasi:cli@0.2's `exit` carries success or failure only (`exit-with-code` is still an
+/// unstable host feature), so any non-zero status reaches the host as failure (1).
+#[test]
+fn sys_exit_status_is_passed_through() {
+    let wasm = built("exit-code", &[]);
+    let run = run_component(&wasm, &["7"], &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("exiting with the code"), "{run:?}");
+    assert_eq!(run_component(&wasm, &["0"], &[]).code, 0);
+}
+
+#[test]
+fn uncaught_exception_prints_traceback_and_exits_1() {
+    let wasm = built("crash", &[]);
+    let run = run_component(&wasm, &[], &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.stdout, "about to fail\n");
+    assert!(
+        run.stderr.contains("Traceback (most recent call last)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("/app/app.py\", line 2, in divide"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("ZeroDivisionError: division by zero"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn stdlib_modules_import_lazily_with_no_filesystem() {
+    let wasm = built("lazy-import", &[]);
+    let run = run_component(&wasm, &[], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let doc: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("json line");
+    assert_eq!(doc["decimal"], "0.3");
+    let expected = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"pyedge"));
+    assert_eq!(doc["sha256"], expected[..16]);
+    assert_eq!(doc["zlib"], 1000);
+    assert_eq!(doc["unicodedata"], "LATIN SMALL LETTER E WITH ACUTE");
+    assert_eq!(doc["date"], "2024-02-29");
+    assert_eq!(doc["asyncio"], 42);
+    assert_eq!(doc["zoneinfo"], "zoneinfo");
+}
+
+#[test]
+fn random_differs_between_two_runs_of_one_component() {
+    let wasm = built("random", &[]);
+    let first = run_component(&wasm, &[], &[]);
+    let second = run_component(&wasm, &[], &[]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let a: Vec<&str> = first.stdout.split_whitespace().collect();
+    let b: Vec<&str> = second.stdout.split_whitespace().collect();
+    assert_eq!(a.len(), 3, "{first:?}");
+    for i in 0..3 {
+        assert_ne!(a[i], b[i], "value {i} repeated across instances: {a:?}");
+    }
+}
+
+#[test]
+fn environment_comes_from_the_host_at_run_time() {
+    let wasm = built("env", &[]);
+    let run = run_component(&wasm, &[], &[("GREETING", "bonjour"), ("ZONE", "eu")]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("GREETING=bonjour\n"), "{run:?}");
+    assert!(
+        run.stdout.contains("keys=GREETING,ZONE\n"),
+        "build-time environment leaked: {run:?}"
+    );
+    let bare = run_component(&wasm, &[], &[]);
+    assert!(
+        bare.stdout.contains("GREETING=<unset>\nkeys=\n"),
+        "{bare:?}"
+    );
+}
+
+#[test]
+fn script_without_main_runs_its_body_at_run_time_only() {
+    let wasm = built("script", &[]);
+    let run = run_component(&wasm, &["x", "y"], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "script body ran with [\"x\", \"y\"]\n__name__ = __main__\n"
+    );
+}
+
+#[test]
+fn syntax_error_fails_the_build_with_file_and_line() {
+    let dir = scratch("syntax-error");
+    let out = dir.join("app.wasm");
+    let output = pyedge(&[
+        "build",
+        fixture("syntax-error").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("/app/app.py\", line 4"), "{stderr}");
+    assert!(stderr.contains("SyntaxError"), "{stderr}");
+    assert!(!out.exists(), "a failed build left {}", out.display());
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "temporary files left behind"
+    );
+}
+
+#[test]
+fn import_time_exception_fails_the_build_with_the_traceback() {
+    let dir = scratch("import-error");
+    let out = dir.join("app.wasm");
+    let output = pyedge(&[
+        "build",
+        fixture("import-error").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("importing the app failed at build time"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("/app/helper.py\", line 2, in load_config"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("RuntimeError: config server unreachable at import time"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn missing_entry_names_the_file_and_exits_2() {
+    let dir = scratch("missing-entry");
+    let output = pyedge(&[
+        "build",
+        dir.to_str().unwrap(),
+        "-o",
+        dir.join("x.wasm").to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "entry file not found: {}",
+            dir.join("app.py").display()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_pyproject_names_the_file_and_exits_2() {
+    let dir = scratch("bad-config");
+    std::fs::write(dir.join("app.py"), "def main():\n    pass\n").unwrap();
+    std::fs::write(
+        dir.join("pyproject.toml"),
+        "[tool.pyedge]\nentry = \"app\"\nbudgit = \"1MB\"\n",
+    )
+    .unwrap();
+    let output = pyedge(&[
+        "build",
+        dir.to_str().unwrap(),
+        "-o",
+        dir.join("x.wasm").to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("pyproject.toml: invalid [tool.pyedge]"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("budgit"), "{stderr}");
+}
+
+#[test]
+fn over_budget_exits_3_with_the_numbers_and_writes_nothing() {
+    let dir = scratch("over-budget");
+    let out = dir.join("app.wasm");
+    let output = pyedge(&[
+        "build",
+        fixture("hello").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--budget",
+        "1MB",
+    ]);
+    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("over the budget of 1000000 bytes"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("snapshot memory"), "{stderr}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn json_report_parses_and_adds_up() {
+    let dir = scratch("json");
+    let out = dir.join("app.wasm");
+    let output = pyedge(&[
+        "build",
+        fixture("hello").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+    assert_eq!(doc["ok"], true);
+    assert_eq!(doc["world"], "cli");
+    let total = doc["size"]["total"].as_u64().unwrap();
+    assert_eq!(total, std::fs::metadata(&out).unwrap().len());
+    let parts = doc["size"]["parts"].as_array().unwrap();
+    let top: u64 = parts
+        .iter()
+        .filter(|p| !p["name"].as_str().unwrap().starts_with(' '))
+        .map(|p| p["raw"].as_u64().unwrap())
+        .sum();
+    assert_eq!(top, total, "parts do not add up: {parts:?}");
+    assert_eq!(doc["size"]["budget"], 50_000_000);
+    assert!(doc["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["stage"] == "pre-initialize"));
+}
