@@ -1,0 +1,439 @@
+#!/usr/bin/env bash
+# Build pyedge's WASI CPython runtime from pinned Debian sources, reproducibly.
+#
+#   bash runtime-assets/build.sh --out DIR [--work DIR] [--entry-dir DIR] [--jobs N] [--check]
+#
+# Outputs in --out: python-cli.wasm (core module: CPython + our C entry),
+# stdlib.zip (pure-Python stdlib), LICENSE.python, provenance.json.
+# --work (default: target/runtime-work in the repo) keeps downloads, build trees, logs and
+# stamps; expensive stages are skipped when their inputs did not change.
+# --check then rebuilds from scratch in a second work directory (<work>-check)
+# and fails unless python-cli.wasm and stdlib.zip are byte-identical.
+# Pins (URLs, SHA-256s, SOURCE_DATE_EPOCH) live in runtime-assets/pins.env.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+PINS="$HERE/pins.env"
+
+OUT="" WORK="$HERE/../target/runtime-work" ENTRY_DIR="$HERE/entry" JOBS=2 CHECK=0
+usage() { sed -n '2,12p' "$HERE/build.sh" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+while (($#)); do
+    case $1 in
+        --out) OUT=${2:?}; shift 2 ;;
+        --work) WORK=${2:?}; shift 2 ;;
+        --entry-dir) ENTRY_DIR=${2:?}; shift 2 ;;
+        --jobs) JOBS=${2:?}; shift 2 ;;
+        --check) CHECK=1; shift ;;
+        -h|--help) usage ;;
+        *) echo "build.sh: unknown argument: $1" >&2; usage ;;
+    esac
+done
+[[ -n $OUT ]] || usage
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'build.sh: error: %s\n' "$*" >&2; exit 1; }
+
+# Canonical absolute paths: the work dir is redacted from outputs by string
+# replacement, so it must be spelled the same way everywhere.
+mkdir -p "$WORK" "$OUT"
+WORK=$(cd "$WORK" && pwd -P)
+OUT=$(cd "$OUT" && pwd -P)
+ENTRY_DIR=$(cd "$ENTRY_DIR" 2>/dev/null && pwd -P) ||
+    die "entry directory not found (runtime-assets/entry, or pass --entry-dir)"
+
+# shellcheck source=pins.env
+source "$PINS"
+export SOURCE_DATE_EPOCH
+# Nothing from the caller's environment may reach compilers or make
+# (a cargo build script would pass MAKEFLAGS with jobserver fds, for one).
+unset CC CXX CPP CFLAGS CXXFLAGS CPPFLAGS LDFLAGS LIBS AR RANLIB OPT \
+    MAKEFLAGS MFLAGS MAKELEVEL PYTHONPATH PYTHONHOME PYTHONSTARTUP \
+    PKG_CONFIG_PATH PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR CONFIG_SITE
+export LC_ALL=C TZ=UTC
+umask 022
+
+DL="$WORK/downloads"
+LOGS="$WORK/logs"
+STAMPS="$WORK/stamps"
+SRC="$WORK/src/Python-$CPYTHON_VERSION"
+ZLIB_SRC="$WORK/src/zlib-$ZLIB_VERSION"
+WASI_LIBC="$WORK/toolchain/wasi-libc"
+SYSROOT="$WORK/toolchain/sysroot"
+NATIVE_BUILD="$WORK/build/native"
+ZLIB_BUILD="$WORK/build/zlib"
+DEPS="$WORK/deps"                 # wasm32 libraries we build (zlib)
+WASI_BUILD="$WORK/build/wasi"
+WASI_INSTALL="$WORK/install/wasi"  # DESTDIR of the WASI `make install`
+PREFIX=/usr/local                  # CPython's prefix inside the guest
+PYVER=${CPYTHON_VERSION%.*}        # 3.13
+# What the work dir is replaced by in anything we ship.
+REDACTED_WORK=/pyedge-work
+REDACTED_ENTRY=/pyedge-entry
+mkdir -p "$DL" "$LOGS" "$STAMPS"
+
+HOST_PY=/usr/bin/python3
+[[ -x $HOST_PY ]] || HOST_PY=$(command -v python3) || die "python3 is required"
+
+# Run a noisy command with its output in a log file; on failure show the tail.
+run_logged() {
+    local logfile=$1; shift
+    printf '+ %s\n' "$*" >>"$logfile"
+    if ! "$@" >>"$logfile" 2>&1; then
+        printf 'build.sh: error: command failed: %s\n--- last lines of %s ---\n' \
+            "$*" "$logfile" >&2
+        tail -n 60 "$logfile" >&2
+        exit 1
+    fi
+}
+
+# ---------------------------------------------------------------- toolchain --
+
+LLVM_PKGS=("clang-$LLVM_MAJOR" "lld-$LLVM_MAJOR" "llvm-$LLVM_MAJOR" "libclang-rt-$LLVM_MAJOR-dev-wasm32")
+
+pkg_installed() {
+    [[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) == installed ]]
+}
+
+apt_install() {
+    local sudo=()
+    if ((EUID != 0)); then
+        command -v sudo >/dev/null || die "need root (or sudo) to apt-get install: $*"
+        sudo=(sudo)
+    fi
+    log "installing with apt-get: $*"
+    local aptlog="$LOGS/apt.log"
+    # Try the existing package lists first; refresh them only if that fails.
+    if ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y \
+            --no-install-recommends "$@" >>"$aptlog" 2>&1; then
+        run_logged "$aptlog" "${sudo[@]}" apt-get update
+        run_logged "$aptlog" env DEBIAN_FRONTEND=noninteractive "${sudo[@]}" \
+            apt-get install -y --no-install-recommends "$@"
+    fi
+}
+
+ensure_host_tools() {
+    local missing=() pkg
+    command -v make >/dev/null || missing+=(make)
+    command -v gcc >/dev/null || missing+=(gcc libc6-dev)
+    command -v curl >/dev/null || missing+=(curl ca-certificates)
+    command -v xz >/dev/null || missing+=(xz-utils)
+    command -v bzip2 >/dev/null || missing+=(bzip2)
+    command -v pkg-config >/dev/null || missing+=(pkg-config)
+    for pkg in "${LLVM_PKGS[@]}"; do
+        pkg_installed "$pkg" || missing+=("$pkg")
+    done
+    ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+    local ver
+    for pkg in "${LLVM_PKGS[@]}"; do
+        ver=$(dpkg-query -W -f='${Version}' "$pkg")
+        [[ $ver == "$LLVM_DEB_VERSION" ]] ||
+            log "warning: $pkg is $ver, pins.env expects $LLVM_DEB_VERSION (output hashes may differ)"
+    done
+}
+
+# Download into the cache (once) and verify the pinned SHA-256 (always).
+fetch() {
+    local url=$1 sha=$2 file="$DL/${1##*/}"
+    if [[ ! -f $file ]]; then
+        log "downloading $url"
+        curl -fsSL --retry 3 -o "$file.part" "$url" ||
+            die "download failed: $url (a superseded Debian pool file? see pins.env)"
+        mv "$file.part" "$file"
+    fi
+    local got
+    got=$(sha256sum "$file" | cut -d' ' -f1)
+    if [[ $got != "$sha" ]]; then
+        mv "$file" "$file.bad"
+        die "SHA-256 mismatch for $url: expected $sha, got $got (moved to $file.bad)"
+    fi
+    printf '%s\n' "$file"
+}
+
+# wasi-libc goes into a private directory, and clang gets a sysroot that holds
+# only it: with a plain --target=wasm32-wasi Debian's clang also searches the
+# host /usr/include, where configure would find the host's zlib.h & co.
+setup_wasi_libc() {
+    local deb
+    deb=$(fetch "$WASI_LIBC_URL" "$WASI_LIBC_SHA256")
+    rm -rf "$WASI_LIBC" "$SYSROOT"
+    mkdir -p "$WASI_LIBC"
+    dpkg-deb -x "$deb" "$WASI_LIBC"
+    [[ -f $WASI_LIBC/usr/include/wasm32-wasi/stdio.h ]] || die "unexpected wasi-libc layout in $deb"
+    mkdir -p "$SYSROOT/include" "$SYSROOT/lib"
+    ln -s ../../wasi-libc/usr/include/wasm32-wasi "$SYSROOT/include/wasm32-wasi"
+    ln -s ../../wasi-libc/usr/lib/wasm32-wasi "$SYSROOT/lib/wasm32-wasi"
+}
+
+# Compiler settings shared by every wasm32 compile. The prefix maps keep the
+# work (and, for the entry, its source) directory out of the objects
+# (__FILE__, debug info).
+WASM_CC="clang-$LLVM_MAJOR --target=wasm32-wasi --sysroot=$SYSROOT"
+WASM_AR="llvm-ar-$LLVM_MAJOR"
+WASM_RANLIB="llvm-ranlib-$LLVM_MAJOR"
+PREFIX_MAPS="-ffile-prefix-map=$WORK=$REDACTED_WORK"
+ENTRY_PREFIX_MAPS="$PREFIX_MAPS -ffile-prefix-map=$ENTRY_DIR=$REDACTED_ENTRY"
+
+WASI_CONFIGURE_FLAGS=(
+    --prefix="$PREFIX"
+    --host=wasm32-unknown-wasi
+    --build=x86_64-pc-linux-gnu
+    --with-build-python="$NATIVE_BUILD/python"
+    --disable-test-modules
+    --without-ensurepip
+    # mimalloc seeds random state at start-up even when unused as the
+    # allocator, which would make pre-initialized snapshots differ per build.
+    --without-mimalloc
+    # Use the copies bundled with CPython (there are no wasm32 system ones);
+    # saying so keeps configure from probing the host.
+    --without-system-libmpdec
+    --without-system-expat
+)
+WASI_OPT="-DNDEBUG -O2"
+
+# ------------------------------------------------------------------ stages --
+
+# A stage is skipped when its stamp holds the same key: the pins, the
+# toolchain versions, the stage function's own text and its upstream keys.
+declare -A KEY=()
+stage() {
+    local name=$1 fn=$2; shift 2
+    local key
+    key=$({
+        cat "$PINS"; printf '%s\n' "$TOOLCHAIN_VERSIONS" "$WASM_CC" "$PREFIX_MAPS"
+        declare -f "$fn"; printf '%s\n' "$@"
+    } | sha256sum | cut -d' ' -f1)
+    KEY[$name]=$key
+    if [[ -f $STAMPS/$name && $(<"$STAMPS/$name") == "$key" ]]; then
+        log "$name: up to date"
+        return
+    fi
+    rm -f "$STAMPS/$name"
+    local t0=$SECONDS
+    log "building $name"
+    : >"$LOGS/$name.log"
+    "$fn"
+    printf '%s\n' "$key" >"$STAMPS/$name"
+    log "$name done in $((SECONDS - t0))s (log: $LOGS/$name.log)"
+}
+
+stage_sources() {
+    local py zl
+    py=$(fetch "$CPYTHON_URL" "$CPYTHON_SHA256")
+    zl=$(fetch "$ZLIB_URL" "$ZLIB_SHA256")
+    rm -rf "$WORK/src"
+    mkdir -p "$WORK/src"
+    tar -C "$WORK/src" -xf "$py"
+    [[ -x $SRC/configure ]] || die "no $SRC/configure after unpacking $py"
+    # Debian's repacked zlib unpacks as zlib-<ver>.dfsg; use the plain name.
+    tar -C "$WORK/src" -xf "$zl"
+    mv "$WORK/src/zlib-$ZLIB_VERSION.dfsg" "$ZLIB_SRC"
+}
+
+stage_toolchain() {
+    setup_wasi_libc
+}
+
+# The build Python: same version, native, only used to run CPython's build
+# scripts (freezing, deepfreeze, sysconfig data) during the cross build. It is
+# run from its build tree (as CPython's Tools/wasm/wasi.py does); -O1 because
+# its speed hardly matters and it compiles much faster than the default -O3.
+stage_native_python() {
+    local l="$LOGS/native-python.log"
+    rm -rf "$NATIVE_BUILD"
+    mkdir -p "$NATIVE_BUILD"
+    cd "$NATIVE_BUILD"
+    run_logged "$l" env OPT="-DNDEBUG -O1" "../../src/Python-$CPYTHON_VERSION/configure" \
+        --prefix="$WORK/native-prefix" --without-ensurepip --disable-test-modules
+    run_logged "$l" make -j"$JOBS" all
+    [[ $(./python -c 'import sys; print(sys.version.split()[0])') == "$CPYTHON_VERSION" ]] ||
+        die "native build Python is not $CPYTHON_VERSION"
+}
+
+stage_zlib() {
+    local l="$LOGS/zlib.log"
+    rm -rf "$ZLIB_BUILD" "$DEPS"
+    mkdir -p "$WORK/build"
+    cp -a "$ZLIB_SRC" "$ZLIB_BUILD"   # zlib only builds in its source tree
+    cd "$ZLIB_BUILD"
+    run_logged "$l" env CHOST=wasm32-wasi CC="$WASM_CC" AR="$WASM_AR" RANLIB="$WASM_RANLIB" \
+        CFLAGS="-O2 -DNDEBUG $PREFIX_MAPS" ./configure --static --prefix="$DEPS"
+    run_logged "$l" make -j"$JOBS" libz.a
+    run_logged "$l" make install
+    [[ -f $DEPS/lib/libz.a && -f $DEPS/include/zlib.h ]] || die "zlib install incomplete"
+}
+
+# Modules that must be compiled into libpython (static, no dlopen on WASI).
+REQUIRED_MODULES=(
+    zlib _decimal pyexpat _elementtree _sha2 _md5 _sha1 _sha3 _blake2 unicodedata
+    _json _datetime _zoneinfo _asyncio _struct math cmath binascii _random
+    _bisect _heapq array select _socket _pickle _csv _contextvars _statistics
+    _queue _opcode _typing _lsprof _multibytecodec _codecs_jp faulthandler
+)
+
+# Always run (cheap): fail if a required module is not compiled in, and keep
+# CPython's own summary of the optional modules it could not build.
+check_modules() {
+    local missing=() m
+    for m in "${REQUIRED_MODULES[@]}"; do
+        grep -q "PyInit_$m(void)" "$WASI_BUILD/Modules/config.c" || missing+=("$m")
+    done
+    ((${#missing[@]} == 0)) || die "modules not built into libpython: ${missing[*]}" \
+        "(see $LOGS/cpython-wasi.log and $WASI_BUILD/config.log)"
+    # The summary that `make` prints (check_extension_modules.py), first copy.
+    awk '/^The necessary bits to build|^Failed to build these modules|^Following modules built successfully but were removed/ {p=1}
+         p {print} /^Checked [0-9]+ modules/ {exit}' "$LOGS/cpython-wasi.log" \
+        >"$LOGS/cpython-wasi-missing-modules.txt"
+}
+
+stage_cpython_wasi() {
+    local l="$LOGS/cpython-wasi.log"
+    rm -rf "$WASI_BUILD" "$WASI_INSTALL"
+    mkdir -p "$WASI_BUILD"
+    cd "$WASI_BUILD"
+    # configure is called by a relative path so srcdir/VPATH stay relative
+    # and no work-dir path is compiled in. pkg-config sees only our zlib.
+    run_logged "$l" env \
+        CONFIG_SITE="$SRC/Tools/wasm/config.site-wasm32-wasi" \
+        CC="$WASM_CC" AR="$WASM_AR" RANLIB="$WASM_RANLIB" \
+        CFLAGS="$PREFIX_MAPS" OPT="$WASI_OPT" \
+        PKG_CONFIG_PATH="" PKG_CONFIG_LIBDIR="$DEPS/lib/pkgconfig" \
+        ZLIB_CFLAGS="-I$DEPS/include" ZLIB_LIBS="-L$DEPS/lib -lz" \
+        "../../src/Python-$CPYTHON_VERSION/configure" "${WASI_CONFIGURE_FLAGS[@]}"
+    run_logged "$l" make -j"$JOBS" all
+    # Also compiles .pyc files (with the build Python); we ship no .pyc.
+    run_logged "$l" make install DESTDIR="$WASI_INSTALL"
+}
+
+# ------------------------------------------------------------------ linking --
+
+# The static libraries a core module is linked from. `make install` only
+# ships libpython; the bundled libmpdec, libexpat and HACL archives stay in
+# the build tree.
+runtime_libs() {
+    printf '%s\n' "$WASI_INSTALL$PREFIX/lib/libpython$PYVER.a"
+    find "$WASI_BUILD/Modules" -name '*.a' | LC_ALL=C sort
+    printf '%s\n' "$DEPS/lib/libz.a"
+}
+
+# link_variant NAME ENTRY_DIR [EXTRA_LINK_FLAG...]
+# Compile every ENTRY_DIR/*.c (plus any prebuilt ENTRY_DIR/*.o, e.g. a
+# wit-bindgen component-type object) and link NAME.wasm, a reactor-style core
+# module without a _start: functions are exported by their
+# __attribute__((export_name)), pyedge_bundle_desc (a data symbol) as a global.
+link_variant() {
+    local name=$1 dir=$2; shift 2
+    local objdir="$WORK/link/$name" l="$LOGS/link-$name.log"
+    local inc="$WASI_INSTALL$PREFIX/include/python$PYVER"
+    rm -rf "$objdir"
+    mkdir -p "$objdir"
+    : >"$l"
+    local srcs=() objs=() src obj
+    mapfile -t srcs < <(find "$dir" -maxdepth 1 -name '*.c' | LC_ALL=C sort)
+    ((${#srcs[@]})) || die "no .c files in $dir"
+    for src in "${srcs[@]}"; do
+        obj="$objdir/$(basename "${src%.c}").o"
+        # shellcheck disable=SC2086
+        run_logged "$l" $WASM_CC $WASI_OPT $ENTRY_PREFIX_MAPS -Wall -I"$inc" -I"$dir" \
+            -c "$src" -o "$obj"
+        objs+=("$obj")
+    done
+    mapfile -t -O "${#objs[@]}" objs < <(find "$dir" -maxdepth 1 -name '*.o' | LC_ALL=C sort)
+    local libs=()
+    mapfile -t libs < <(runtime_libs)
+    # shellcheck disable=SC2086
+    run_logged "$l" $WASM_CC -O2 -nostartfiles -Wl,--no-entry \
+        -Wl,--export=pyedge_bundle_desc \
+        -Wl,-z,stack-size=8388608 -Wl,--stack-first -Wl,--initial-memory=33554432 \
+        "$@" "${objs[@]}" "${libs[@]}" \
+        -lwasi-emulated-signal -lwasi-emulated-getpid -lwasi-emulated-process-clocks \
+        -ldl -lm -o "$objdir/$name.wasm"
+    run_logged "$l" "$HOST_PY" "$HERE/pack.py" wasm-exports "$objdir/$name.wasm" \
+        --require memory:memory --require pyedge_bundle_desc:global
+    if grep -qaF -e "$WORK" -e "$ENTRY_DIR" "$objdir/$name.wasm"; then
+        die "$name.wasm contains a build path ($WORK or $ENTRY_DIR)"
+    fi
+    cp "$objdir/$name.wasm" "$OUT/$name.wasm.tmp"
+    mv "$OUT/$name.wasm.tmp" "$OUT/$name.wasm"
+}
+
+# ------------------------------------------------------------------ outputs --
+
+write_outputs() {
+    log "packing stdlib.zip"
+    # The installed lib dir plus the generated _sysconfigdata (installed there
+    # too); the latter records build paths, which are redacted.
+    "$HOST_PY" "$HERE/pack.py" stdlib-zip "$WASI_INSTALL$PREFIX/lib/python$PYVER" \
+        "$OUT/stdlib.zip" --redact "$WORK=$REDACTED_WORK" 2>>"$LOGS/pack.log" ||
+        die "packing stdlib.zip failed (see $LOGS/pack.log)"
+    cp "$SRC/LICENSE" "$OUT/LICENSE.python"
+
+    log "writing provenance.json"
+    local tc="$WORK/toolchain-versions.tsv"
+    printf '%s\n' "$TOOLCHAIN_VERSIONS" >"$tc"
+    local flags="${WASI_CONFIGURE_FLAGS[*]}"
+    "$HOST_PY" "$HERE/pack.py" provenance "$OUT/provenance.json" \
+        --meta "cpython_version=$CPYTHON_VERSION" \
+        --meta "source_date_epoch=$SOURCE_DATE_EPOCH" \
+        --meta "wasi_configure_flags=${flags//"$WORK"/$REDACTED_WORK}" \
+        --meta "wasi_opt=$WASI_OPT" \
+        --meta "host_python=$("$HOST_PY" -c 'import sys, zlib; print(sys.version.split()[0], "zlib", zlib.ZLIB_RUNTIME_VERSION)')" \
+        --input cpython "$CPYTHON_URL" "$CPYTHON_SHA256" \
+        --input zlib "$ZLIB_URL" "$ZLIB_SHA256" \
+        --input wasi-libc "$WASI_LIBC_URL" "$WASI_LIBC_SHA256" \
+        --toolchain "$tc" \
+        --output "$OUT/python-cli.wasm" --output "$OUT/stdlib.zip" \
+        --output "$OUT/LICENSE.python"
+}
+
+# -------------------------------------------------------------------- main --
+
+T0=$SECONDS
+log "work dir $WORK, output dir $OUT"
+ensure_host_tools
+TOOLCHAIN_VERSIONS=$(dpkg-query -W "${LLVM_PKGS[@]}" | LC_ALL=C sort)
+
+stage sources stage_sources
+stage toolchain stage_toolchain
+stage native-python stage_native_python "${KEY[sources]}"
+stage zlib stage_zlib "${KEY[sources]}" "${KEY[toolchain]}"
+stage cpython-wasi stage_cpython_wasi "${KEY[native-python]}" "${KEY[zlib]}" \
+    "${WASI_CONFIGURE_FLAGS[*]}" "$WASI_OPT"
+check_modules
+
+if [[ -s $LOGS/cpython-wasi-missing-modules.txt ]]; then
+    log "CPython's report of modules not built (expected on WASI):"
+    sed 's/^/    /' "$LOGS/cpython-wasi-missing-modules.txt" >&2
+fi
+
+log "linking python-cli.wasm from $ENTRY_DIR"
+link_variant python-cli "$ENTRY_DIR"
+write_outputs
+
+for f in python-cli.wasm stdlib.zip; do
+    log "$f: $(stat -c %s "$OUT/$f") bytes, sha256 $(sha256sum "$OUT/$f" | cut -d' ' -f1)"
+done
+log "runtime built in $((SECONDS - T0))s"
+
+if ((CHECK)); then
+    # A cold rebuild in another directory; only the verified downloads are
+    # shared. Any difference means something machine- or path-dependent leaked.
+    W2="$WORK-check"
+    log "reproducibility check: rebuilding from scratch in $W2"
+    rm -rf "$W2"
+    mkdir -p "$W2/downloads"
+    cp -p "$DL"/* "$W2/downloads/"
+    bash "$HERE/build.sh" --out "$W2/out" --work "$W2" --entry-dir "$ENTRY_DIR" --jobs "$JOBS"
+    status=0
+    for f in python-cli.wasm stdlib.zip; do
+        a=$(sha256sum "$OUT/$f" | cut -d' ' -f1)
+        b=$(sha256sum "$W2/out/$f" | cut -d' ' -f1)
+        printf '%-16s %s  %s\n' "$f" "$a" "$OUT/$f" >&2
+        printf '%-16s %s  %s\n' "" "$b" "$W2/out/$f" >&2
+        if [[ $a != "$b" ]]; then
+            log "NOT REPRODUCIBLE: $f differs"
+            status=1
+        fi
+    done
+    ((status == 0)) || exit 1
+    log "reproducible: both builds are byte-identical"
+fi
