@@ -11,7 +11,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const REQUIRED: &[&str] = &["python-cli.wasm", "stdlib.zip", "provenance.json"];
+const REQUIRED: &[&str] = &[
+    "python-cli.wasm",
+    "python-http.wasm",
+    "stdlib.zip",
+    "provenance.json",
+];
 
 fn main() {
     println!("cargo:rerun-if-changed=runtime-assets");

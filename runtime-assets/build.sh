@@ -233,6 +233,43 @@ stage_toolchain() {
     setup_wasi_libc
 }
 
+# wit-bindgen (C generator only), pinned, from crates.io into the work dir.
+stage_wit_bindgen() {
+    local l="$LOGS/wit-bindgen.log"
+    rm -rf "$WORK/tools/wit-bindgen"
+    run_logged "$l" env -u CARGO_TARGET_DIR -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS \
+        cargo install --locked --quiet wit-bindgen-cli --version "$WIT_BINDGEN_VERSION" \
+        --no-default-features --features c --root "$WORK/tools/wit-bindgen" \
+        --target-dir "$WORK/tools/wit-bindgen-target"
+    rm -rf "$WORK/tools/wit-bindgen-target"
+}
+
+# C bindings for entry-http/world.wit (wasi:http/proxy), from the pinned WIT.
+stage_http_bindings() {
+    local crate dir="$WORK/wit-http" gen="$WORK/gen/http"
+    crate=$(fetch "$WASI_HTTP_WIT_CRATE_URL" "$WASI_HTTP_WIT_CRATE_SHA256")
+    rm -rf "$dir" "$gen" "$WORK/wit-crate"
+    mkdir -p "$dir" "$gen" "$WORK/wit-crate"
+    tar -C "$WORK/wit-crate" -xzf "$crate"
+    cp -r "$WORK"/wit-crate/*/wit/deps "$dir/deps"
+    cp "$HERE/entry-http/world.wit" "$dir/world.wit"
+    # --all-features: the WIT declares unstable items (e.g. clocks/timezone) that the
+    # parser must see to resolve the packages; wit-component drops unused imports.
+    run_logged "$LOGS/http-bindings.log" "$WORK/tools/wit-bindgen/bin/wit-bindgen" c \
+        --all-features --world http --out-dir "$gen" "$dir"
+}
+
+# A directory holding one variant's entry sources: the shared entry plus a world's.
+assemble_entry() {
+    local name=$1; shift
+    local dir="$WORK/entry-src/$name"
+    rm -rf "$dir" && mkdir -p "$dir"
+    cp "$ENTRY_DIR"/*.c "$ENTRY_DIR"/*.h "$dir/"
+    local extra
+    for extra in "$@"; do cp "$extra" "$dir/"; done
+    echo "$dir"
+}
+
 # The build Python: same version, native, only used to run CPython's build
 # scripts (freezing, deepfreeze, sysconfig data) during the cross build. It is
 # run from its build tree (as CPython's Tools/wasm/wasi.py does); -O1 because
@@ -381,7 +418,9 @@ write_outputs() {
         --input zlib "$ZLIB_URL" "$ZLIB_SHA256" \
         --input wasi-libc "$WASI_LIBC_URL" "$WASI_LIBC_SHA256" \
         --toolchain "$tc" \
-        --output "$OUT/python-cli.wasm" --output "$OUT/stdlib.zip" \
+        --input wasmtime-wasi-http-wit "$WASI_HTTP_WIT_CRATE_URL" "$WASI_HTTP_WIT_CRATE_SHA256" \
+        --meta "wit_bindgen=wit-bindgen-cli $WIT_BINDGEN_VERSION (crates.io)" \
+        --output "$OUT/python-cli.wasm" --output "$OUT/python-http.wasm" --output "$OUT/stdlib.zip" \
         --output "$OUT/LICENSE.python"
 }
 
@@ -405,11 +444,16 @@ if [[ -s $LOGS/cpython-wasi-missing-modules.txt ]]; then
     sed 's/^/    /' "$LOGS/cpython-wasi-missing-modules.txt" >&2
 fi
 
-log "linking python-cli.wasm from $ENTRY_DIR"
-link_variant python-cli "$ENTRY_DIR"
+stage wit-bindgen stage_wit_bindgen
+stage http-bindings stage_http_bindings "${KEY[wit-bindgen]}" "$(cat "$HERE/entry-http/world.wit")"
+
+log "linking python-cli.wasm and python-http.wasm from $ENTRY_DIR"
+link_variant python-cli "$(assemble_entry python-cli "$HERE"/entry-cli/*.c)"
+link_variant python-http "$(assemble_entry python-http "$HERE"/entry-http/*.c \
+    "$WORK"/gen/http/http.c "$WORK"/gen/http/http.h "$WORK"/gen/http/http_component_type.o)"
 write_outputs
 
-for f in python-cli.wasm stdlib.zip; do
+for f in python-cli.wasm python-http.wasm stdlib.zip; do
     log "$f: $(stat -c %s "$OUT/$f") bytes, sha256 $(sha256sum "$OUT/$f" | cut -d' ' -f1)"
 done
 log "runtime built in $((SECONDS - T0))s"
@@ -424,7 +468,7 @@ if ((CHECK)); then
     cp -p "$DL"/* "$W2/downloads/"
     bash "$HERE/build.sh" --out "$W2/out" --work "$W2" --entry-dir "$ENTRY_DIR" --jobs "$JOBS"
     status=0
-    for f in python-cli.wasm stdlib.zip; do
+    for f in python-cli.wasm python-http.wasm stdlib.zip; do
         a=$(sha256sum "$OUT/$f" | cut -d' ' -f1)
         b=$(sha256sum "$W2/out/$f" | cut -d' ' -f1)
         printf '%-16s %s  %s\n' "$f" "$a" "$OUT/$f" >&2

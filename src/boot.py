@@ -81,6 +81,8 @@ def _config():
 
 
 CONFIG = _config()
+# Build-time settings for the app ([tool.pyedge.config]), read by `pyedge.config`.
+SETTINGS = {k[8:]: v for k, v in CONFIG.items() if k.startswith("setting.")}
 # Search roots, in import priority order: the app, its dependencies, the stdlib.
 ROOTS = [r for r in CONFIG.get("roots", "app").split(":") if r]
 
@@ -170,6 +172,7 @@ sys.meta_path.insert(0, BundleFinder)
 # ---- after the interpreter's main initialization ----
 
 _MAIN = None  # ("module", module) or ("script", code object)
+_HANDLER = None  # the HTTP handler: a callable taking a Request
 
 
 def _top_level_imports(tree):
@@ -201,7 +204,9 @@ def prepare():
         type(node).__name__ in ("FunctionDef", "AsyncFunctionDef") and node.name == "main"
         for node in tree.body
     )
-    if has_main:
+    if CONFIG.get("world") == "http":
+        _prepare_http(entry, path)
+    elif has_main:
         import importlib
         _MAIN = ("module", importlib.import_module(entry))
     else:
@@ -215,6 +220,69 @@ def prepare():
     import gc
     gc.collect()
     gc.freeze()
+
+
+class NoEntryPoint(Exception):
+    """The app defines nothing pyedge can call."""
+
+
+def _prepare_http(entry, path):
+    """Build time: import the app and find its HTTP handler."""
+    global _HANDLER
+    import importlib
+    import pyedge.http  # noqa: F401  (pre-loaded: every request uses it)
+    module = importlib.import_module(entry)
+    handler = getattr(module, "handle_request", None)
+    if callable(handler):
+        _HANDLER = handler
+        return
+    cls = getattr(module, "IncomingHandler", None)
+    if isinstance(cls, type) and callable(getattr(cls, "handle_request", None)):
+        _HANDLER = lambda request: cls().handle_request(request)
+        return
+    raise NoEntryPoint(
+        f"pyedge: no HTTP entry point in /{path}: looked for a module-level function "
+        "`handle_request(request)` or a class `IncomingHandler` with a "
+        "`handle_request(self, request)` method"
+    )
+
+
+def _plain(status, text):
+    return status, [(b"content-type", b"text/plain; charset=utf-8")], text.encode("utf-8")
+
+
+def handle_http(method, uri, headers, body):
+    """Run time: call the handler; returns (status, [(name, value)], body bytes)."""
+    _refresh_host_state()
+    from pyedge.http import Headers, Request
+    try:
+        request = Request(method, uri, Headers(headers), body)
+        response = _HANDLER(request)
+        status = getattr(response, "status", None)
+        if not (hasattr(response, "headers") and hasattr(response, "body")) or not isinstance(status, int):
+            kind = type(response).__name__
+            print(f"pyedge: handle_request returned {kind}, expected a Response", file=sys.stderr)
+            return _plain(500, f"Internal Server Error: handler returned {kind}, expected Response\n")
+        if not 100 <= status <= 599:
+            print(f"pyedge: handle_request returned status {status}", file=sys.stderr)
+            return _plain(500, f"Internal Server Error: invalid status {status}\n")
+        out = Headers(response.headers)
+        data = response.body_bytes() if hasattr(response, "body_bytes") else (response.body or b"")
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        items = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out.items_all()]
+        return status, items, data
+    except BaseException:
+        import traceback
+        print(f"pyedge: exception in handle_request for {method} {uri}", file=sys.stderr)
+        traceback.print_exc()
+        return _plain(500, "Internal Server Error\n")
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
 
 
 def _refresh_host_state():
@@ -280,6 +348,8 @@ def pre_initialize():
     try:
         prepare()
         return 0
+    except NoEntryPoint as exc:
+        print(exc, file=sys.stderr)
     except SystemExit as exc:
         print(f"pyedge: the app called sys.exit({exc.code!r}) while being imported",
               file=sys.stderr)

@@ -19,6 +19,8 @@ use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
 pub const APP_ROOT: &str = "app";
 /// Root of the standard library inside the bundle.
 pub const STDLIB_ROOT: &str = "lib/python3.13";
+/// Root of pyedge's own Python packages (`pyedge`, `spin_sdk`) inside the bundle.
+pub const SDK_ROOT: &str = "lib/pyedge";
 /// Root of installed dependencies inside the bundle.
 pub const SITE_ROOT: &str = "lib/python3.13/site-packages";
 
@@ -122,6 +124,9 @@ pub fn collect_bundle(
             owners.insert(name, key.clone());
         }
     }
+    for (rel, source) in runtime::SDK_FILES {
+        add_file(&mut zip, &format!("{SDK_ROOT}/{rel}"), source.as_bytes())?;
+    }
     copy_stdlib(&mut zip)?;
     let zip = zip.finish()?.into_inner();
 
@@ -157,7 +162,7 @@ fn measure_parts(bundle: &mut Bundle, owners: &BTreeMap<String, String>) -> Resu
 /// `key=value` lines read by the boot module.
 fn boot_config(app: &AppConfig, boot: &BootSettings) -> String {
     let mut cfg = format!(
-        "entry={}\nentry_path={APP_ROOT}/{}\nworld={}\nroots={APP_ROOT}:{SITE_ROOT}:{STDLIB_ROOT}\n",
+        "entry={}\nentry_path={APP_ROOT}/{}\nworld={}\nroots={APP_ROOT}:{SITE_ROOT}:{SDK_ROOT}:{STDLIB_ROOT}\n",
         app.entry_module, app.entry_path, boot.world
     );
     for (key, value) in &app.settings {

@@ -1,6 +1,7 @@
 //! Command-line interface: clap parsing only; every command hands a plain options struct
 //! to the stage that does the work.
 
+use crate::component::World;
 use crate::error::{exit_code_of, Exit};
 use crate::pipeline::{build, BuildOptions};
 use anyhow::Result;
@@ -23,6 +24,12 @@ struct Cli {
 enum Command {
     /// Build an app directory into one WebAssembly component.
     Build(BuildArgs),
+    /// Resolve the app's dependencies and say which are pure Python (exit 4 if not).
+    CheckDeps(crate::deps::cli::CheckDepsArgs),
+    /// Resolve the app's dependencies and write pyedge.lock.
+    Lock(crate::deps::cli::LockArgs),
+    /// Serve a wasi:http component on a local address, a fresh instance per request.
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -39,12 +46,21 @@ struct BuildArgs {
     /// Size budget, e.g. 50MB or 20MiB (default: [tool.pyedge] budget, else 50MB).
     #[arg(long, value_name = "SIZE")]
     budget: Option<String>,
+    /// Component world (default: `http` when the entry defines `handle_request` or an
+    /// `IncomingHandler` class, else `cli`).
+    #[arg(long, value_enum)]
+    world: Option<World>,
     /// Skip the pre-initialization snapshot (slower start; for debugging).
     #[arg(long)]
     no_snapshot: bool,
     /// Print one JSON document on stdout instead of the table.
     #[arg(long)]
     json: bool,
+    /// Install exactly what pyedge.lock says; fail if it is stale or a hash differs.
+    #[arg(long)]
+    locked: bool,
+    #[command(flatten)]
+    deps: crate::deps::cli::DepsSourceArgs,
 }
 
 /// Parse the command line, run the command and turn its outcome into an exit code.
@@ -60,17 +76,24 @@ pub fn main() -> ExitCode {
             });
         }
     };
-    let json = match &cli.command {
-        Command::Build(args) => args.json,
+    // Commands that print their own JSON document (also on failure) say so here.
+    let (json, prints_own_json) = match &cli.command {
+        Command::Build(args) => (args.json, false),
+        Command::CheckDeps(args) => (args.json, true),
+        Command::Lock(args) => (args.json, true),
+        Command::Serve(_) => (false, false),
     };
     let result = match cli.command {
         Command::Build(args) => run_build(args),
+        Command::CheckDeps(args) => crate::deps::cli::run_check_deps(&args),
+        Command::Lock(args) => crate::deps::cli::run_lock(&args),
+        Command::Serve(args) => crate::serve::run_serve(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let code = exit_code_of(&err);
-            if json {
+            if json && !prints_own_json {
                 let doc = serde_json::json!({ "ok": false, "exit_code": code as u8, "error": format!("{err:#}") });
                 println!("{doc}");
             }
@@ -82,12 +105,14 @@ pub fn main() -> ExitCode {
 
 fn run_build(args: BuildArgs) -> Result<()> {
     let opts = BuildOptions {
-        app_dir: args.app_dir,
+        app_dir: args.app_dir.clone(),
         output: args.output,
         entry: args.entry,
         budget: args.budget,
         snapshot: !args.no_snapshot,
         show_progress: !args.json,
+        world: args.world,
+        deps: args.deps.options(&args.app_dir, args.locked),
     };
     let outcome = build(&opts)?;
     if args.json {

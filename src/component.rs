@@ -3,14 +3,17 @@
 use anyhow::{Context, Result};
 use wasi_preview1_component_adapter_provider::{
     WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+    WASI_SNAPSHOT_PREVIEW1_PROXY_ADAPTER,
 };
 use wit_component::ComponentEncoder;
 
 /// The component world an app is built for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum World {
     /// `wasi:cli/command`: `wasmtime run app.wasm ARGS`.
     Cli,
+    /// `wasi:http/proxy`: `wasmtime serve app.wasm`, Spin, any wasi:http host.
+    Http,
 }
 
 impl World {
@@ -18,7 +21,33 @@ impl World {
     pub fn name(self) -> &'static str {
         match self {
             World::Cli => "cli",
+            World::Http => "http",
         }
+    }
+
+    /// The runtime module linked for this world.
+    pub fn runtime(self) -> &'static [u8] {
+        match self {
+            World::Cli => crate::runtime::PYTHON_CLI_WASM,
+            World::Http => crate::runtime::PYTHON_HTTP_WASM,
+        }
+    }
+}
+
+/// Pick the world from the entry module's source: a top-level `handle_request`
+/// function or `IncomingHandler` class means an HTTP handler, anything else a script.
+pub fn detect_world(entry_source: &str) -> World {
+    let http = entry_source.lines().any(|line| {
+        line.starts_with("def handle_request(")
+            || line.starts_with("async def handle_request(")
+            || line.starts_with("class IncomingHandler(")
+            || line.starts_with("class IncomingHandler:")
+            || line.starts_with("handle_request =")
+    });
+    if http {
+        World::Http
+    } else {
+        World::Cli
     }
 }
 
@@ -26,6 +55,9 @@ impl World {
 pub fn componentize(core: &[u8], world: World) -> Result<Vec<u8>> {
     let adapter = match world {
         World::Cli => WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+        // The proxy adapter imports only what wasi:http/proxy provides, so the
+        // component runs under a plain `wasmtime serve` and on Spin.
+        World::Http => WASI_SNAPSHOT_PREVIEW1_PROXY_ADAPTER,
     };
     ComponentEncoder::default()
         .module(core)

@@ -1,8 +1,9 @@
 //! `pyedge build`: config → bundle → embed → pre-init → componentize → report → write.
 
-use crate::bundle::{collect_bundle, BootSettings, Bundle};
-use crate::component::{componentize, strip_custom_sections, World};
+use crate::bundle::{collect_bundle, BootSettings, Bundle, DependencyFiles};
+use crate::component::{componentize, detect_world, strip_custom_sections, World};
 use crate::config::{resolve_app_config, AppConfig};
+use crate::deps::{resolve_for_build, wheel_install_files, DepsOptions};
 use crate::embed::{embed_bundle, EmbedInputs};
 use crate::error::{failure, Exit};
 use crate::progress::{Reporter, StageTime};
@@ -23,6 +24,10 @@ pub struct BuildOptions {
     pub budget: Option<String>,
     pub snapshot: bool,
     pub show_progress: bool,
+    /// Force a world instead of detecting it from the entry module.
+    pub world: Option<World>,
+    /// Where dependencies come from (index, find-links, lock, offline).
+    pub deps: DepsOptions,
 }
 
 /// What a build produced.
@@ -41,11 +46,15 @@ pub struct BuildOutcome {
 pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
     let mut reporter = Reporter::new(opts.show_progress);
     let app = resolve_app_config(&opts.app_dir, opts.entry.as_deref(), opts.budget.as_deref())?;
-    let world = World::Cli;
+    let world = match opts.world {
+        Some(world) => world,
+        None => detect_world(&read_entry(&app)?),
+    };
+    let deps = reporter.stage("dependencies", || install_dependencies(&opts.deps))?;
     let bundle = reporter.stage("bundle", || {
         collect_bundle(
             &app,
-            &[],
+            &deps,
             &BootSettings {
                 world: world.name(),
             },
@@ -53,7 +62,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
     })?;
     let (core, layout) = reporter.stage("embed", || {
         embed_bundle(
-            runtime::PYTHON_CLI_WASM,
+            world.runtime(),
             &EmbedInputs {
                 bundle: &bundle.zip,
                 boot_source: runtime::BOOT_PY,
@@ -87,6 +96,31 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
         size,
         stages: reporter.times().to_vec(),
     })
+}
+
+/// Resolve (or read the lock) and unpack every pure wheel; none when the app declares
+/// no dependencies.
+fn install_dependencies(opts: &DepsOptions) -> Result<Vec<DependencyFiles>> {
+    let Some(resolved) = resolve_for_build(opts)? else {
+        return Ok(Vec::new());
+    };
+    resolved
+        .packages
+        .iter()
+        .map(|package| {
+            Ok(DependencyFiles {
+                name: package.name.clone(),
+                version: package.version.clone(),
+                files: wheel_install_files(&package.wheel_path)?,
+            })
+        })
+        .collect()
+}
+
+fn read_entry(app: &AppConfig) -> Result<String> {
+    let path = app.app_dir.join(&app.entry_path);
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// CPython's string-hash seed, derived from the bundle so builds stay reproducible.

@@ -67,6 +67,8 @@ async fn snapshot_async(engine: &Engine, wasm: &[u8]) -> Result<Vec<u8>> {
         .run(&mut store, wasm, async |store, module| {
             let mut linker = Linker::new(store.engine());
             wasmtime_wasi::p1::add_to_linker_async(&mut linker, |cx| cx)?;
+            // The HTTP runtime imports wasi:http functions that init never calls.
+            linker.define_unknown_imports_as_traps(module)?;
             linker.instantiate_async(store, module).await
         })
         .await;

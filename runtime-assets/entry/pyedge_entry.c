@@ -1,11 +1,12 @@
 /*
- * pyedge runtime entry: boots CPython from an in-memory bundle and runs the app.
+ * pyedge runtime entry (shared by every world): boots CPython from an in-memory bundle.
  *
  * pyedge (the Rust side) appends the bundle and the boot module's source to this
  * module's linear memory with data segments and fills `pyedge_bundle_desc` (exported as
  * a wasm global holding its address) so this code can find them. `pyedge_init` is the
- * wizer pre-initialization function; `_start` is the wasi:cli entry point and also boots
- * the interpreter itself when the module was not pre-initialized (--no-snapshot).
+ * wizer pre-initialization function. Each world's entry file (entry-cli/, entry-http/)
+ * calls pyedge_ensure_initialized(), which boots the interpreter itself when the module
+ * was not pre-initialized (--no-snapshot).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -16,6 +17,8 @@
 #include <wasi/api.h>
 #include <wasi/libc.h>
 #include <wasi/libc-environ.h>
+
+#include "pyedge_entry.h"
 
 #define PYEDGE_DESC_MAGIC 0x44455950u /* "PYED" little-endian */
 
@@ -40,7 +43,7 @@ extern char __heap_end; /* end of the heap region malloc owns at start (set by l
 
 enum { STATE_FRESH = 0, STATE_READY = 1 };
 static int pyedge_state = STATE_FRESH;
-static PyObject *boot_module; /* the pyedge boot module, kept alive in the snapshot */
+PyObject *pyedge_boot_module; /* the pyedge boot module, kept alive in the snapshot */
 
 static void fatal(const char *msg) {
     fprintf(stderr, "pyedge runtime: %s\n", msg);
@@ -127,8 +130,8 @@ static void run_boot_module(void) {
         PyErr_Print();
         fatal("the boot module does not compile");
     }
-    boot_module = PyImport_AddModuleRef("_pyedge_boot");
-    PyObject *globals = boot_module ? PyModule_GetDict(boot_module) : NULL;
+    pyedge_boot_module = PyImport_AddModuleRef("_pyedge_boot");
+    PyObject *globals = pyedge_boot_module ? PyModule_GetDict(pyedge_boot_module) : NULL;
     if (globals == NULL || PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0) {
         fatal("cannot create the boot module");
     }
@@ -149,8 +152,8 @@ static void boot_interpreter(void) {
     if ((uintptr_t)pyedge_bundle_desc.bundle_ptr < (uintptr_t)&__heap_end) {
         fatal("the bundle overlaps the heap");
     }
-    if (PyImport_AppendInittab("_pyedge", PyInit__pyedge) < 0) {
-        fatal("cannot register the _pyedge module");
+    if (PyImport_AppendInittab("_pyedge", PyInit__pyedge) < 0 || pyedge_register_world_modules() < 0) {
+        fatal("cannot register pyedge's builtin modules");
     }
 
     PyPreConfig preconfig;
@@ -177,9 +180,8 @@ static void boot_interpreter(void) {
     check_status(_Py_InitializeMain());
 }
 
-/* Call a boot-module function that returns an int status; -1 on a Python error. */
-static int call_boot(const char *name) {
-    PyObject *result = PyObject_CallMethod(boot_module, name, NULL);
+int pyedge_call_boot(const char *name) {
+    PyObject *result = PyObject_CallMethod(pyedge_boot_module, name, NULL);
     if (result == NULL) {
         PyErr_Print();
         return -1;
@@ -195,7 +197,7 @@ static int call_boot(const char *name) {
 
 static void initialize(void) {
     boot_interpreter();
-    if (call_boot("pre_initialize") != 0) {
+    if (pyedge_call_boot("pre_initialize") != 0) {
         _Exit(1); /* the traceback is already on stderr */
     }
     pyedge_state = STATE_READY;
@@ -208,18 +210,13 @@ __attribute__((export_name("pyedge_init"))) void pyedge_init(void) {
     __wasilibc_reset_preopens();
 }
 
-/* wasi:cli entry point (called by the preview1 command adapter's run). */
-__attribute__((export_name("_start"))) void pyedge_start(void) {
+void pyedge_ensure_initialized(void) {
     if (pyedge_state != STATE_READY) {
         initialize();
     }
-    int code = call_boot("run_cli");
-    if (code < 0) {
-        code = 1;
-    }
+}
+
+void pyedge_flush_stdio(void) {
     fflush(stdout);
     fflush(stderr);
-    if (code != 0) {
-        exit(code);
-    }
 }

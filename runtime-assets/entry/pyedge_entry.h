@@ -1,0 +1,23 @@
+/* What the shared runtime entry offers each world's entry file. */
+#ifndef PYEDGE_ENTRY_H
+#define PYEDGE_ENTRY_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* The boot module (src/boot.py), alive from initialization on. */
+extern PyObject *pyedge_boot_module;
+
+/* Boot the interpreter and prepare the app unless the snapshot already did. */
+void pyedge_ensure_initialized(void);
+
+/* Call a boot-module function returning an int status; -1 after printing a Python error. */
+int pyedge_call_boot(const char *name);
+
+void pyedge_flush_stdio(void);
+
+/* Defined by each world's entry: register its builtin modules before the interpreter
+ * starts. Returns 0, or -1 on failure. */
+int pyedge_register_world_modules(void);
+
+#endif

@@ -1,0 +1,172 @@
+//! `pyedge.lock`: the exact wheels a build installs (name, version, wheel URL or path,
+//! sha256, and the chain of requirements), plus the requirements it was made from so a
+//! stale lock is noticed.
+
+use super::requirements::Declared;
+use crate::error::{failure, Exit};
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::Path;
+
+/// The lock file's name, in the app directory.
+pub const LOCK_FILE: &str = "pyedge.lock";
+/// The format version written and understood.
+pub const LOCK_VERSION: u32 = 1;
+
+const HEADER: &str = "# Written by `pyedge lock`: the exact wheels `pyedge build --locked` installs.\n\
+                      # Change the requirements and run `pyedge lock` again rather than editing this.\n\n";
+
+/// The whole lock file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockFile {
+    /// Format version ([`LOCK_VERSION`]).
+    pub version: u32,
+    /// The declared requirements it was resolved from (canonical, sorted).
+    pub requirements: Vec<String>,
+    /// The locked wheels, sorted by name.
+    #[serde(default, rename = "package")]
+    pub packages: Vec<LockedPackage>,
+}
+
+/// One locked wheel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockedPackage {
+    /// Normalized name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// The wheel's file name.
+    pub wheel: String,
+    /// Where it was downloaded from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Or where it lies on disk (relative to the app directory when inside it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Its sha256, lower-case hex.
+    pub sha256: String,
+    /// How it was pulled in, from the app down.
+    pub chain: Vec<String>,
+}
+
+/// Read `pyedge.lock` from the app directory; a missing or invalid file exits 5.
+pub fn read_lock(app_dir: &Path) -> Result<LockFile> {
+    let path = app_dir.join(LOCK_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|err| {
+        let message = match err.kind() {
+            std::io::ErrorKind::NotFound => {
+                format!("{} not found: run `pyedge lock` first", path.display())
+            }
+            _ => format!("cannot read {}: {err}", path.display()),
+        };
+        failure(Exit::Resolution, message)
+    })?;
+    let lock: LockFile = toml::from_str(&text).map_err(|err| {
+        failure(
+            Exit::Resolution,
+            format!("{}: invalid lock file: {err}", path.display()),
+        )
+    })?;
+    if lock.version != LOCK_VERSION {
+        let message = format!(
+            "{}: lock format version {} is not supported (expected {LOCK_VERSION}); run `pyedge lock` again",
+            path.display(),
+            lock.version
+        );
+        return Err(failure(Exit::Resolution, message));
+    }
+    Ok(lock)
+}
+
+/// Write `pyedge.lock` atomically (temp file in the same directory, then rename).
+pub fn write_lock(app_dir: &Path, lock: &LockFile) -> Result<()> {
+    let path = app_dir.join(LOCK_FILE);
+    let body = toml::to_string_pretty(lock).context("cannot serialize the lock file")?;
+    let mut temp = tempfile::NamedTempFile::new_in(app_dir)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    temp.write_all(HEADER.as_bytes())
+        .and_then(|_| temp.write_all(body.as_bytes()))
+        .and_then(|_| temp.flush())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    temp.persist(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Fail (exit 5) when the lock was made from other requirements than the app declares now.
+pub fn check_fresh(lock: &LockFile, declared: &Declared, app_dir: &Path) -> Result<()> {
+    let current = declared.fingerprint();
+    if lock.requirements == current {
+        return Ok(());
+    }
+    let added: Vec<&String> = current
+        .iter()
+        .filter(|r| !lock.requirements.contains(r))
+        .collect();
+    let removed: Vec<&String> = lock
+        .requirements
+        .iter()
+        .filter(|r| !current.contains(r))
+        .collect();
+    let mut changes = Vec::new();
+    if !added.is_empty() {
+        changes.push(format!("not in the lock: {}", join_quoted(&added)));
+    }
+    if !removed.is_empty() {
+        changes.push(format!("no longer required: {}", join_quoted(&removed)));
+    }
+    let message = format!(
+        "{} is stale: the requirements in {} changed ({}); run `pyedge lock` again",
+        app_dir.join(LOCK_FILE).display(),
+        declared.file.display(),
+        changes.join("; ")
+    );
+    Err(failure(Exit::Resolution, message))
+}
+
+fn join_quoted(items: &[&String]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lock = LockFile {
+            version: LOCK_VERSION,
+            requirements: vec!["pyjwt>=2".into()],
+            packages: vec![LockedPackage {
+                name: "pyjwt".into(),
+                version: "2.10.1".into(),
+                wheel: "pyjwt-2.10.1-py3-none-any.whl".into(),
+                url: Some("http://127.0.0.1:1/files/pyjwt-2.10.1-py3-none-any.whl".into()),
+                path: None,
+                sha256: "ab".repeat(32),
+                chain: vec!["app".into(), "pyjwt".into()],
+            }],
+        };
+        write_lock(dir.path(), &lock).expect("write");
+        let text = std::fs::read_to_string(dir.path().join(LOCK_FILE)).expect("read");
+        assert!(text.starts_with("# Written by `pyedge lock`"), "{text}");
+        assert!(text.contains("[[package]]"), "{text}");
+        assert_eq!(read_lock(dir.path()).expect("read"), lock);
+    }
+
+    #[test]
+    fn missing_lock_exits_5() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = read_lock(dir.path()).expect_err("missing");
+        assert_eq!(crate::error::exit_code_of(&err), Exit::Resolution);
+        assert!(err.to_string().contains("run `pyedge lock` first"), "{err}");
+    }
+}

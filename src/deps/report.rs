@@ -1,0 +1,187 @@
+//! How a dependency report reads: a table for people, one JSON document for CI, and the
+//! rejection message (package, version, chain, offending tag or file, hint).
+
+use super::markers;
+use super::resolve::{Outcome, Verdict};
+use super::DepsReport;
+use serde_json::{json, Value};
+
+/// The arrow between links of a requirement chain.
+pub const CHAIN_ARROW: &str = " → ";
+
+/// `app → pyjwt[crypto] → cryptography`.
+pub fn chain_text(chain: &[String]) -> String {
+    chain.join(CHAIN_ARROW)
+}
+
+/// The message for every rejected package, or `None` when all are pure.
+pub fn rejection_message(report: &DepsReport) -> Option<String> {
+    let rejected: Vec<&Outcome> = report.rejected().collect();
+    if rejected.is_empty() {
+        return None;
+    }
+    let blocks: Vec<String> = rejected.iter().map(|o| rejection_block(o)).collect();
+    let count = match rejected.len() {
+        1 => "1 dependency is".to_string(),
+        n => format!("{n} dependencies are"),
+    };
+    Some(format!(
+        "{count} not pure Python and cannot run on wasm32-wasi:\n\n{}",
+        blocks.join("\n\n")
+    ))
+}
+
+fn rejection_block(outcome: &Outcome) -> String {
+    let Verdict::Rejected(rejection) = &outcome.verdict else {
+        return String::new();
+    };
+    let (name, version) = (outcome.name.to_string(), outcome.version.to_string());
+    format!(
+        "{name} {version}: {}\n  required by: {}\n  offending:   {}\n  hint:        {}",
+        rejection.reason(),
+        chain_text(&outcome.chain),
+        rejection.offending(),
+        rejection.hint(&name, &version, &outcome.chain)
+    )
+}
+
+/// The human table: one row per package with its verdict, then the notes.
+pub fn render_table(report: &DepsReport) -> String {
+    let mut rows = vec![[
+        "PACKAGE".to_string(),
+        "VERSION".to_string(),
+        "VERDICT".to_string(),
+        "WHEEL / OFFENDING".to_string(),
+        "CHAIN".to_string(),
+    ]];
+    rows.extend(report.packages.iter().map(table_row));
+    let widths: Vec<usize> = (0..4)
+        .map(|col| {
+            rows.iter()
+                .map(|r| r[col].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = format!(
+        "Dependencies of {} ({}{}) for {}\n\n",
+        report.app,
+        report.requirements_file,
+        if report.locked { ", locked" } else { "" },
+        markers::target_description()
+    );
+    for row in &rows {
+        let mut line = String::new();
+        for (col, width) in widths.iter().enumerate() {
+            line.push_str(&format!("{:<width$}  ", row[col], width = *width));
+        }
+        line.push_str(&row[4]);
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    for note in &report.notes {
+        out.push_str(&format!("\nnote: {note}"));
+    }
+    let rejected = report.rejected().count();
+    out.push_str(&match rejected {
+        0 => format!("\n{} packages, all pure Python.\n", report.packages.len()),
+        n => format!("\n{n} of {} packages rejected.\n", report.packages.len()),
+    });
+    out
+}
+
+fn table_row(outcome: &Outcome) -> [String; 5] {
+    let (verdict, detail) = match &outcome.verdict {
+        Verdict::Pure { file, .. } => ("pure".to_string(), file.filename.clone()),
+        Verdict::Rejected(rejection) => ("REJECTED".to_string(), rejection.offending()),
+    };
+    [
+        outcome.name.to_string(),
+        outcome.version.to_string(),
+        verdict,
+        detail,
+        chain_text(&outcome.chain),
+    ]
+}
+
+/// The `--json` document.
+pub fn report_json(report: &DepsReport) -> Value {
+    let rejected: Vec<String> = report.rejected().map(|o| o.name.to_string()).collect();
+    json!({
+        "ok": rejected.is_empty(),
+        "exit_code": if rejected.is_empty() { 0 } else { 4 },
+        "app": report.app,
+        "requirements_file": report.requirements_file,
+        "locked": report.locked,
+        "target": target_json(),
+        "packages": report.packages.iter().map(package_json).collect::<Vec<_>>(),
+        "rejected": rejected,
+        "notes": report.notes,
+    })
+}
+
+fn package_json(outcome: &Outcome) -> Value {
+    let mut value = json!({
+        "name": outcome.name.to_string(),
+        "version": outcome.version.to_string(),
+        "chain": outcome.chain,
+    });
+    let extra = match &outcome.verdict {
+        Verdict::Pure { file, wheel } => json!({
+            "verdict": "pure",
+            "wheel": file.filename,
+            "source": file.location.to_string(),
+            "sha256": wheel.sha256,
+        }),
+        Verdict::Rejected(rejection) => {
+            let (name, version) = (outcome.name.to_string(), outcome.version.to_string());
+            json!({
+                "verdict": "rejected",
+                "reason_kind": rejection.kind(),
+                "reason": rejection.reason(),
+                "offending": rejection.offending(),
+                "hint": rejection.hint(&name, &version, &outcome.chain),
+            })
+        }
+    };
+    if let (Some(target), Value::Object(extra)) = (value.as_object_mut(), extra) {
+        target.extend(extra);
+    }
+    value
+}
+
+/// The marker values the report was made for.
+pub fn target_json() -> Value {
+    json!({
+        "python_full_version": markers::PYTHON_FULL_VERSION,
+        "python_version": markers::PYTHON_VERSION,
+        "sys_platform": markers::SYS_PLATFORM,
+        "os_name": markers::OS_NAME,
+        "platform_machine": markers::PLATFORM_MACHINE,
+        "platform_system": markers::PLATFORM_SYSTEM,
+        "implementation_name": markers::IMPLEMENTATION_NAME,
+    })
+}
+
+/// The `--json` document when the app declares no dependencies.
+pub fn empty_json(app_dir: &str) -> Value {
+    json!({
+        "ok": true,
+        "exit_code": 0,
+        "app_dir": app_dir,
+        "requirements_file": null,
+        "target": target_json(),
+        "packages": [],
+        "rejected": [],
+        "notes": [],
+    })
+}
+
+/// The `--json` document for a failure (still one document on stdout).
+pub fn error_json(err: &anyhow::Error) -> Value {
+    json!({
+        "ok": false,
+        "exit_code": crate::error::exit_code_of(err) as i32,
+        "error": format!("{err:#}"),
+    })
+}

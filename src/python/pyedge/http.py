@@ -1,0 +1,148 @@
+"""HTTP requests and responses for edge handlers.
+
+A handler is a module-level function ``handle_request(request: Request) -> Response``.
+Outbound calls go through the host's ``wasi:http/outgoing-handler`` with :func:`send`.
+"""
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+__all__ = ["Request", "Response", "Headers", "HttpError", "send"]
+
+
+class HttpError(Exception):
+    """An outbound request failed (bad URL, connection refused, timeout...)."""
+
+
+class Headers(Mapping):
+    """Case-insensitive, multi-valued HTTP headers; ``headers[name]`` joins values with ", "."""
+
+    def __init__(self, items=()):
+        self._items = []
+        if isinstance(items, Mapping):
+            items = items.items()
+        for name, value in items:
+            self.add(name, value)
+
+    def add(self, name, value):
+        if isinstance(name, bytes):
+            name = name.decode("latin-1")
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        self._items.append((str(name).lower(), str(value)))
+
+    def get_all(self, name):
+        name = name.lower()
+        return [v for k, v in self._items if k == name]
+
+    def __getitem__(self, name):
+        values = self.get_all(name)
+        if not values:
+            raise KeyError(name)
+        return ", ".join(values)
+
+    def __iter__(self):
+        seen = []
+        for k, _ in self._items:
+            if k not in seen:
+                seen.append(k)
+        return iter(seen)
+
+    def __len__(self):
+        return len(set(k for k, _ in self._items))
+
+    def __setitem__(self, name, value):
+        self.__delitem__(name) if name.lower() in self else None
+        self.add(name, value)
+
+    def __delitem__(self, name):
+        name = name.lower()
+        self._items = [(k, v) for k, v in self._items if k != name]
+
+    def items_all(self):
+        """Every (name, value) pair, in order, repeated names included."""
+        return list(self._items)
+
+    def __repr__(self):
+        return f"Headers({self._items!r})"
+
+
+class Request:
+    """An HTTP request: ``method``, ``uri`` (path and query for incoming requests, a full
+    URL for outbound ones), ``headers`` and ``body`` (bytes)."""
+
+    def __init__(self, method="GET", uri="/", headers=None, body=None):
+        self.method = method
+        self.uri = uri
+        self.headers = headers if isinstance(headers, Headers) else Headers(headers or ())
+        self.body = b"" if body is None else body
+
+    @property
+    def path(self):
+        return self.uri.split("?", 1)[0]
+
+    @property
+    def query(self):
+        return self.uri.split("?", 1)[1] if "?" in self.uri else ""
+
+    def text(self, encoding="utf-8"):
+        return bytes(self.body).decode(encoding)
+
+    def json(self):
+        import json
+        return json.loads(bytes(self.body))
+
+    def __repr__(self):
+        return f"Request({self.method!r}, {self.uri!r})"
+
+
+class Response:
+    """An HTTP response. ``body`` may be bytes, str (sent as UTF-8) or None."""
+
+    def __init__(self, status=200, headers=None, body=None):
+        self.status = status
+        self.headers = headers if isinstance(headers, Headers) else Headers(headers or ())
+        self.body = body
+
+    def body_bytes(self):
+        body = self.body
+        if body is None:
+            return b""
+        if isinstance(body, str):
+            return body.encode("utf-8")
+        if isinstance(body, (bytes, bytearray, memoryview)):
+            return body
+        raise TypeError(f"response body must be bytes, str or None, not {type(body).__name__}")
+
+    def __repr__(self):
+        return f"Response({self.status!r})"
+
+
+def send(request, timeout=None):
+    """Send ``request`` (a :class:`Request` with an absolute ``http://`` or ``https://``
+    URI) through the host and return its :class:`Response`. ``timeout`` is in seconds
+    (connect and first byte). Raises :class:`HttpError` with the reason on failure."""
+    try:
+        import _pyedge_http
+    except ImportError:
+        raise HttpError("outbound HTTP needs the wasi:http world (an app with handle_request)") from None
+    if not isinstance(request, Request):
+        raise TypeError(f"send() takes a Request, not {type(request).__name__}")
+    body = request.body
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    timeout_ns = 0 if timeout is None else max(1, int(timeout * 1e9))
+    url = urlsplit(request.uri)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise HttpError(f"send() needs an absolute http:// or https:// URL, not {request.uri!r}")
+    path = url.path or "/"
+    if url.query:
+        path += "?" + url.query
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.items_all()]
+    try:
+        status, headers, data = _pyedge_http.send(
+            request.method, url.scheme, url.netloc, path, headers, bytes(body or b""), timeout_ns
+        )
+    except OSError as exc:
+        raise HttpError(f"{request.method} {request.uri}: {exc}") from None
+    return Response(status, Headers(headers), data)

@@ -1,0 +1,339 @@
+//! HTTP handlers end to end: build fixture apps into wasi:http components, start the real
+//! `pyedge serve` on 127.0.0.1 (ephemeral port) and send it real HTTP requests.
+
+mod common;
+
+use common::{built, describe, fixture, pyedge, scratch};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+/// A running `pyedge serve` whose stderr is collected.
+struct Server {
+    child: Child,
+    base: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Server {
+    fn start(wasm: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pyedge"))
+            .args(["serve", wasm.to_str().unwrap(), "--addr", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start pyedge serve");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let reader = BufReader::new(child.stderr.take().unwrap());
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(addr.trim().trim_end_matches('/').to_string());
+                }
+                sink.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("pyedge serve did not start: {}", stderr.lock().unwrap()));
+        Server {
+            child,
+            base,
+            stderr,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        // Log lines arrive on another thread; give them a moment.
+        std::thread::sleep(Duration::from_millis(200));
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+struct Reply {
+    status: u16,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
+    let mut builder = http::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let agent = agent();
+    let mut response = match body {
+        Some(body) => agent.run(builder.body(body.to_vec()).unwrap()),
+        None => agent.run(builder.body(()).unwrap()),
+    }
+    .unwrap_or_else(|err| panic!("{method} {url}: {err}"));
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_vec()
+        .unwrap();
+    Reply {
+        status: response.status().as_u16(),
+        content_type,
+        body,
+    }
+}
+
+fn text(reply: &Reply) -> String {
+    String::from_utf8_lossy(&reply.body).into_owned()
+}
+
+#[test]
+fn geo_router_answers_every_rule() {
+    let server = Server::start(&built("geo-router", &[]));
+    let cases = [
+        (None, "Welcome to our global site."),
+        (Some("GB"), "Welcome to our UK portal."),
+        (Some("FR"), "Bienvenue sur notre portail francais."),
+        (Some("DE"), "Welcome to our global site."),
+        (Some("US"), "Welcome to our global site."),
+    ];
+    for (location, expected) in cases {
+        let headers: Vec<(&str, &str)> = location
+            .map(|l| ("x-user-location", l))
+            .into_iter()
+            .collect();
+        let reply = request("GET", &format!("{}/", server.base), &headers, None);
+        assert_eq!(reply.status, 200, "{location:?}");
+        assert_eq!(reply.content_type, "text/plain");
+        assert_eq!(text(&reply), expected, "{location:?}");
+    }
+    let log = server.stderr();
+    assert!(log.contains("GET / 200"), "no request log line: {log}");
+}
+
+#[test]
+fn bodies_of_every_size_and_encoding_round_trip() {
+    let server = Server::start(&built("http-errors", &[]));
+    let big: Vec<u8> = (0..1024 * 1024).map(|i| (i * 7 % 251) as u8).collect();
+    let bodies: [&[u8]; 3] = [b"", &[0xff, 0xfe, 0x00, 0x80, b'\n', 0xc3], &big];
+    for body in bodies {
+        let reply = request("POST", &format!("{}/echo", server.base), &[], Some(body));
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.body.len(), body.len());
+        assert!(
+            reply.body == body,
+            "body of {} bytes changed on the way",
+            body.len()
+        );
+    }
+}
+
+#[test]
+fn handler_exception_gives_500_and_traceback_on_stderr() {
+    let server = Server::start(&built("http-errors", &[]));
+    let reply = request("GET", &format!("{}/raise", server.base), &[], None);
+    assert_eq!(reply.status, 500);
+    assert_eq!(text(&reply), "Internal Server Error\n");
+    let log = server.stderr();
+    assert!(log.contains("Traceback (most recent call last)"), "{log}");
+    assert!(
+        log.contains("ValueError: handler exploded on purpose"),
+        "{log}"
+    );
+    assert!(
+        !text(&reply).contains("wasm"),
+        "trap text leaked to the client"
+    );
+}
+
+#[test]
+fn handler_returning_none_gives_500_naming_the_type() {
+    let server = Server::start(&built("http-errors", &[]));
+    let reply = request("GET", &format!("{}/none", server.base), &[], None);
+    assert_eq!(reply.status, 500);
+    assert!(
+        text(&reply).contains("handler returned NoneType, expected Response"),
+        "{}",
+        text(&reply)
+    );
+    assert!(server.stderr().contains("handle_request returned NoneType"));
+}
+
+#[test]
+fn module_globals_do_not_leak_between_requests() {
+    let server = Server::start(&built("http-errors", &[]));
+    for _ in 0..3 {
+        let reply = request("GET", &format!("{}/hits", server.base), &[], None);
+        assert_eq!(
+            text(&reply),
+            "1",
+            "state from an earlier request was visible"
+        );
+    }
+}
+
+#[test]
+fn app_without_entry_point_says_what_it_looked_for() {
+    let dir = scratch("no-entry-point");
+    std::fs::write(dir.join("app.py"), "def helper():\n    return 1\n").unwrap();
+    let out = dir.join("app.wasm");
+    let output = pyedge(&[
+        "build",
+        dir.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--world",
+        "http",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("looked for a module-level function `handle_request(request)`"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
+
+/// A tiny origin server: answers every request with its path and the
+/// x-internal-user-id header it received.
+fn start_origin() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                head.push_str(&line);
+                line.clear();
+            }
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let path = head.split_whitespace().nth(1).unwrap_or("?").to_string();
+            let user = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("x-internal-user-id:")
+                        .map(|v| v.trim().to_string())
+                })
+                .unwrap_or_default();
+            log.lock().unwrap().push(head.clone());
+            let answer = format!(
+                "origin saw {path} for user {user} with {} body bytes",
+                body.len()
+            );
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (addr, seen)
+}
+
+fn token(secret: &str, user: &str, expires: u64) -> String {
+    use hmac::{Hmac, Mac};
+    let payload = format!("{user}.{expires}");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(payload.as_bytes());
+    format!("{payload}.{}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[test]
+fn gateway_checks_tokens_and_forwards_to_the_origin() {
+    let (origin, seen) = start_origin();
+    let dir = scratch("gateway-app");
+    std::fs::copy(fixture("gateway").join("app.py"), dir.join("app.py")).unwrap();
+    std::fs::write(
+        dir.join("pyproject.toml"),
+        format!("[project]\nname = \"gateway\"\nversion = \"0.1.0\"\n\n[tool.pyedge.config]\norigin = \"{origin}\"\nsecret = \"s3cret\"\n"),
+    )
+    .unwrap();
+    let wasm = dir.join("gateway.wasm");
+    let output = pyedge(&["build", dir.to_str().unwrap(), "-o", wasm.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let server = Server::start(&wasm);
+    let url = format!("{}/orders?id=7", server.base);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+
+    let missing = request("GET", &url, &[], None);
+    assert_eq!(
+        (missing.status, text(&missing).as_str()),
+        (401, "Missing Authorization Header")
+    );
+    for bad in [
+        "Bearer nonsense".to_string(),
+        format!("Bearer {}", token("wrong-secret", "ada", now + 600)),
+        format!("Bearer {}", token("s3cret", "ada", now - 10)),
+        format!("Basic {}", token("s3cret", "ada", now + 600)),
+    ] {
+        let reply = request("GET", &url, &[("authorization", &bad)], None);
+        assert_eq!(
+            (reply.status, text(&reply).as_str()),
+            (403, "Invalid or Expired Token"),
+            "{bad}"
+        );
+    }
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "a rejected request reached the origin"
+    );
+
+    let good = format!("Bearer {}", token("s3cret", "ada", now + 600));
+    let reply = request(
+        "POST",
+        &url,
+        &[("authorization", &good)],
+        Some(b"{\"qty\": 2}"),
+    );
+    assert_eq!(reply.status, 200, "{}", server.stderr());
+    assert_eq!(
+        text(&reply),
+        "origin saw /orders?id=7 for user ada with 10 body bytes"
+    );
+    let heads = seen.lock().unwrap();
+    assert_eq!(heads.len(), 1);
+    assert!(
+        !heads[0].to_ascii_lowercase().contains("authorization:"),
+        "token forwarded to origin"
+    );
+}
