@@ -165,8 +165,86 @@ class BundleFinder:
     def invalidate_caches(cls):
         pass
 
+    @classmethod
+    def find_distributions(cls, context=None):
+        """The `.dist-info` directories of the bundle's roots on `context.path`, for
+        `importlib.metadata` (only ever called by it, so it is already importable)."""
+        name = getattr(context, "name", None)
+        path = getattr(context, "path", None) or sys.path
+        wanted = _normalize_dist_name(name) if name else None
+        for root in ROOTS:
+            if "/" + root not in path:
+                continue
+            for dist_info in _dist_info_dirs(root):
+                stem = dist_info[len(root) + 1:-len(".dist-info")]
+                if wanted is None or _normalize_dist_name(stem.partition("-")[0]) == wanted:
+                    yield _bundle_distribution(root, dist_info)
 
-sys.meta_path.insert(0, BundleFinder)
+
+def _normalize_dist_name(name):
+    """PEP 503 normalization (`PyJWT`, `py_jwt`, `py.jwt` → `pyjwt`, `py-jwt`)."""
+    out = []
+    for ch in name.lower():
+        ch = "-" if ch in "-_." else ch
+        if not (ch == "-" and out and out[-1] == "-"):
+            out.append(ch)
+    return "".join(out)
+
+
+def _dist_info_dirs(root):
+    prefix = root + "/"
+    return sorted(
+        d for d in _DIRS
+        if d.startswith(prefix) and d.endswith(".dist-info") and "/" not in d[len(prefix):]
+    )
+
+
+_DISTRIBUTION_CLASS = None
+
+
+def _bundle_distribution(root, dist_info):
+    """An `importlib.metadata.Distribution` reading `dist_info` from the bundle."""
+    global _DISTRIBUTION_CLASS
+    if _DISTRIBUTION_CLASS is None:
+        import pathlib
+        from importlib.metadata import Distribution
+
+        class BundlePath(pathlib.PurePosixPath):
+            """A path into the bundle (what `Distribution.files` entries locate to)."""
+
+            def exists(self):
+                name = str(self).lstrip("/")
+                return name in _INDEX or name in _DIRS
+
+            def read_bytes(self):
+                name = str(self).lstrip("/")
+                if name not in _INDEX:
+                    raise FileNotFoundError(2, "No such file in the pyedge bundle", str(self))
+                return read(name)
+
+            def read_text(self, encoding="utf-8"):
+                return self.read_bytes().decode(encoding)
+
+        class BundleDistribution(Distribution):
+            def __init__(self, root, dist_info):
+                self._root = root
+                self._dist_info = dist_info
+
+            def read_text(self, filename):
+                entry = self._dist_info + "/" + filename
+                return read(entry).decode("utf-8") if entry in _INDEX else None
+
+            def locate_file(self, path):
+                return BundlePath("/" + self._root, path)
+
+        _DISTRIBUTION_CLASS = BundleDistribution
+    return _DISTRIBUTION_CLASS(root, dist_info)
+
+
+# After the builtin and frozen importers: CPython's frozen stdlib modules (os, stat,
+# codecs, io...) need no compiling; everything else comes from the bundle.
+_FROZEN = [i for i, f in enumerate(sys.meta_path) if getattr(f, "__name__", "") == "FrozenImporter"]
+sys.meta_path.insert(_FROZEN[0] + 1 if _FROZEN else 0, BundleFinder)
 
 
 # ---- after the interpreter's main initialization ----
@@ -194,6 +272,7 @@ def _top_level_imports(tree):
 def prepare():
     """Build time: import the app (or a script's imports) so the snapshot holds them."""
     global _MAIN
+    import os  # noqa: F401  (every run refreshes os.environ: keep it in the snapshot)
     sys.path[:] = ["/" + root for root in ROOTS]
     sys.argv[:] = [""]
     entry = CONFIG["entry"]

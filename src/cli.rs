@@ -28,6 +28,8 @@ enum Command {
     CheckDeps(crate::deps::cli::CheckDepsArgs),
     /// Resolve the app's dependencies and write pyedge.lock.
     Lock(crate::deps::cli::LockArgs),
+    /// Show what a component holds: size by part, imports, exports, snapshot memory.
+    Inspect(crate::inspect::InspectArgs),
     /// Serve a wasi:http component on a local address, a fresh instance per request.
     Serve(crate::serve::ServeArgs),
 }
@@ -56,6 +58,9 @@ struct BuildArgs {
     /// Print one JSON document on stdout instead of the table.
     #[arg(long)]
     json: bool,
+    /// Keep function names in the output (larger; for profiling and wasm backtraces).
+    #[arg(long)]
+    keep_names: bool,
     /// Install exactly what pyedge.lock says; fail if it is stale or a hash differs.
     #[arg(long)]
     locked: bool,
@@ -82,12 +87,14 @@ pub fn main() -> ExitCode {
         Command::CheckDeps(args) => (args.json, true),
         Command::Lock(args) => (args.json, true),
         Command::Serve(_) => (false, false),
+        Command::Inspect(args) => (args.json, false),
     };
     let result = match cli.command {
         Command::Build(args) => run_build(args),
         Command::CheckDeps(args) => crate::deps::cli::run_check_deps(&args),
         Command::Lock(args) => crate::deps::cli::run_lock(&args),
         Command::Serve(args) => crate::serve::run_serve(&args),
+        Command::Inspect(args) => crate::inspect::run_inspect(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -113,6 +120,7 @@ fn run_build(args: BuildArgs) -> Result<()> {
         show_progress: !args.json,
         world: args.world,
         deps: args.deps.options(&args.app_dir, args.locked),
+        keep_names: args.keep_names,
     };
     let outcome = build(&opts)?;
     if args.json {

@@ -28,6 +28,8 @@ pub struct BuildOptions {
     pub world: Option<World>,
     /// Where dependencies come from (index, find-links, lock, offline).
     pub deps: DepsOptions,
+    /// Keep the runtime's function names (for profiling and readable wasm backtraces).
+    pub keep_names: bool,
 }
 
 /// What a build produced.
@@ -78,7 +80,11 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
     } else {
         core
     };
-    let core = strip_custom_sections(&core)?;
+    let core = if opts.keep_names {
+        core
+    } else {
+        strip_custom_sections(&core)?
+    };
     let component = reporter.stage("componentize", || componentize(&core, world))?;
     let size = reporter.stage("report", || {
         size_report(&component, &core, &bundle, layout.bundle_addr, app.budget)

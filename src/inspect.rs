@@ -1,0 +1,221 @@
+//! `pyedge inspect`: what is inside any component or core module — size by part,
+//! imports, exports and the initial (snapshot) memory — read with wasmparser only.
+
+use crate::error::{failure, Exit};
+use crate::report::human_bytes;
+use anyhow::Result;
+use serde::Serialize;
+use std::path::PathBuf;
+use wasmparser::{Parser, Payload};
+
+/// `pyedge inspect` arguments.
+#[derive(clap::Args, Debug)]
+pub struct InspectArgs {
+    /// A component or core module (.wasm).
+    pub wasm: PathBuf,
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One core module inside the file.
+#[derive(Debug, Default, Serialize)]
+pub struct ModuleInfo {
+    pub size: u64,
+    pub code_bytes: u64,
+    pub data_bytes: u64,
+    pub data_segments: u64,
+    pub custom_bytes: u64,
+    /// Initial linear memory (pages × 64 KiB) of the first memory.
+    pub initial_memory: u64,
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+}
+
+/// The whole file.
+#[derive(Debug, Default, Serialize)]
+pub struct WasmInfo {
+    pub size: u64,
+    pub component: bool,
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+    pub modules: Vec<ModuleInfo>,
+    /// Bytes of the largest module's data segments: the snapshot memory for pyedge apps.
+    pub snapshot_memory: u64,
+}
+
+/// Describe `bytes`; errors (never panics) on anything that is not valid wasm.
+pub fn inspect_bytes(bytes: &[u8]) -> Result<WasmInfo> {
+    let mut info = WasmInfo {
+        size: bytes.len() as u64,
+        ..Default::default()
+    };
+    let mut stack: Vec<ModuleInfo> = Vec::new();
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        match &payload {
+            Payload::Version { encoding, .. } => {
+                if depth == 0 {
+                    info.component = *encoding == wasmparser::Encoding::Component;
+                }
+                if *encoding == wasmparser::Encoding::Module {
+                    stack.push(ModuleInfo::default());
+                }
+                depth += 1;
+            }
+            Payload::ModuleSection {
+                unchecked_range, ..
+            } => {
+                // Size is known up front; the module's own payloads follow.
+                let _ = unchecked_range;
+            }
+            Payload::End(_) => {
+                depth = depth.saturating_sub(1);
+                if let Some(module) = stack.pop() {
+                    info.modules.push(module);
+                }
+            }
+            Payload::ComponentImportSection(reader) if depth == 1 => {
+                for import in reader.clone() {
+                    info.imports.push(import?.name.name.to_string());
+                }
+            }
+            Payload::ComponentExportSection(reader) if depth == 1 => {
+                for export in reader.clone() {
+                    info.exports.push(export?.name.name.to_string());
+                }
+            }
+            _ => {
+                if let Some(module) = stack.last_mut() {
+                    record_module_payload(module, &payload)?;
+                }
+            }
+        }
+    }
+    for (payload, size) in module_sizes(bytes)? {
+        if let Some(module) = info.modules.get_mut(payload) {
+            module.size = size;
+        }
+    }
+    info.snapshot_memory = info.modules.iter().map(|m| m.data_bytes).max().unwrap_or(0);
+    if !info.component {
+        if let Some(module) = info.modules.first() {
+            info.imports = module.imports.clone();
+            info.exports = module.exports.clone();
+        }
+    }
+    Ok(info)
+}
+
+fn record_module_payload(module: &mut ModuleInfo, payload: &Payload) -> Result<()> {
+    match payload {
+        Payload::CodeSectionStart { size, .. } => module.code_bytes += *size as u64,
+        Payload::DataSection(reader) => {
+            for segment in reader.clone() {
+                module.data_bytes += segment?.data.len() as u64;
+                module.data_segments += 1;
+            }
+        }
+        Payload::CustomSection(reader) => module.custom_bytes += reader.data().len() as u64,
+        Payload::MemorySection(reader) => {
+            if let Some(memory) = reader.clone().into_iter().next() {
+                module.initial_memory = memory?.initial.saturating_mul(65536);
+            }
+        }
+        Payload::ImportSection(reader) => {
+            for import in reader.clone().into_imports() {
+                let import = import?;
+                module
+                    .imports
+                    .push(format!("{}#{}", import.module, import.name));
+            }
+        }
+        Payload::ExportSection(reader) => {
+            for export in reader.clone() {
+                module.exports.push(export?.name.to_string());
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Sizes of nested core modules in the order their parsing finishes.
+fn module_sizes(bytes: &[u8]) -> Result<Vec<(usize, u64)>> {
+    let mut sizes = Vec::new();
+    let mut index = 0;
+    let mut top_is_module = false;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload? {
+            Payload::Version { encoding, .. } if index == 0 && sizes.is_empty() => {
+                top_is_module = encoding == wasmparser::Encoding::Module;
+            }
+            Payload::ModuleSection {
+                unchecked_range, ..
+            } => {
+                sizes.push((index, unchecked_range.len() as u64));
+                index += 1;
+            }
+            _ => {}
+        }
+    }
+    if top_is_module {
+        sizes.push((0, bytes.len() as u64));
+    }
+    Ok(sizes)
+}
+
+/// Run `pyedge inspect`.
+pub fn run_inspect(args: &InspectArgs) -> Result<()> {
+    let bytes = std::fs::read(&args.wasm).map_err(|err| {
+        failure(
+            Exit::Usage,
+            format!("cannot read {}: {err}", args.wasm.display()),
+        )
+    })?;
+    let info = inspect_bytes(&bytes).map_err(|err| {
+        failure(
+            Exit::Build,
+            format!("{} is not valid WebAssembly: {err}", args.wasm.display()),
+        )
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string(&info)?);
+        return Ok(());
+    }
+    let kind = if info.component {
+        "component"
+    } else {
+        "core module"
+    };
+    println!(
+        "{}: {kind}, {}",
+        args.wasm.display(),
+        human_bytes(info.size)
+    );
+    println!(
+        "snapshot memory (data segments): {}",
+        human_bytes(info.snapshot_memory)
+    );
+    for (i, m) in info.modules.iter().enumerate() {
+        println!(
+            "  module {i}: {} (code {}, data {} in {} segments, custom {}, initial memory {})",
+            human_bytes(m.size),
+            human_bytes(m.code_bytes),
+            human_bytes(m.data_bytes),
+            m.data_segments,
+            human_bytes(m.custom_bytes),
+            human_bytes(m.initial_memory)
+        );
+    }
+    println!("imports ({}):", info.imports.len());
+    for name in &info.imports {
+        println!("  {name}");
+    }
+    println!("exports ({}):", info.exports.len());
+    for name in &info.exports {
+        println!("  {name}");
+    }
+    Ok(())
+}
