@@ -45,6 +45,50 @@ mkdir -p "$out/elsewhere" && cp -r fixtures/apps/hello "$out/elsewhere/app-copy"
 "$pyedge" build "$out/elsewhere/app-copy" -o "$out/elsewhere/hello.wasm" > /dev/null
 check "reproducible build" "$(sha256sum < "$out/hello.wasm")" "$(sha256sum < "$out/elsewhere/hello.wasm")"
 
+# ---- HTTP handlers under a plain `wasmtime serve` (no -S flags) ----
+serve_port=18931
+start_serve() { # wasm
+    "$wasmtime" serve --addr "127.0.0.1:$serve_port" "$1" 2> "$out/serve.log" &
+    serve_pid=$!
+    for _ in $(seq 600); do curl -s -o /dev/null "http://127.0.0.1:$serve_port/" && return; sleep 0.1; done
+    echo "wasmtime serve did not start:"; cat "$out/serve.log"; exit 1
+}
+stop_serve() { kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true; }
+
+"$pyedge" build fixtures/apps/geo-router -o "$out/geo.wasm" > /dev/null
+start_serve "$out/geo.wasm"
+check "geo: default" "Welcome to our global site." "$(curl -s "http://127.0.0.1:$serve_port/")"
+check "geo: GB" "Welcome to our UK portal." "$(curl -s -H 'x-user-location: GB' "http://127.0.0.1:$serve_port/")"
+check "geo: FR" "Bienvenue sur notre portail francais." "$(curl -s -H 'x-user-location: FR' "http://127.0.0.1:$serve_port/")"
+check "geo: content-type" "text/plain" "$(curl -s -o /dev/null -w '%{content_type}' "http://127.0.0.1:$serve_port/")"
+stop_serve
+
+# The gateway forwards to a small origin on loopback that echoes what it received.
+origin_port=18932
+python3 - "$origin_port" > "$out/origin.log" 2>&1 <<'PY' &
+import http.server, sys
+class Origin(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = f"origin saw {self.path} for {self.headers.get('x-internal-user-id')}".encode()
+        self.send_response(200); self.send_header("content-length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Origin).serve_forever()
+PY
+origin_pid=$!
+mkdir -p "$out/gateway" && cp fixtures/apps/gateway/app.py "$out/gateway/"
+printf '[tool.pyedge.config]\norigin = "http://127.0.0.1:%s"\nsecret = "ci-secret"\n' "$origin_port" > "$out/gateway/pyproject.toml"
+"$pyedge" build "$out/gateway" -o "$out/gateway.wasm" > /dev/null
+token() { python3 -c 'import hmac,hashlib,sys,time; p=f"{sys.argv[2]}.{int(time.time())+int(sys.argv[3])}"; print(p+"."+hmac.new(sys.argv[1].encode(),p.encode(),hashlib.sha256).hexdigest())' "$@"; }
+start_serve "$out/gateway.wasm"
+url="http://127.0.0.1:$serve_port/orders?id=1"
+check "gateway: no token" "401" "$(curl -s -o /dev/null -w '%{http_code}' "$url")"
+check "gateway: no token body" "Missing Authorization Header" "$(curl -s "$url")"
+check "gateway: bad token" "403" "$(curl -s -o /dev/null -w '%{http_code}' -H "authorization: Bearer $(token wrong ada 600)" "$url")"
+check "gateway: expired" "403" "$(curl -s -o /dev/null -w '%{http_code}' -H "authorization: Bearer $(token ci-secret ada -60)" "$url")"
+check "gateway: forwards" "origin saw /orders?id=1 for ada" "$(curl -s -H "authorization: Bearer $(token ci-secret ada 600)" "$url")"
+stop_serve
+kill "$origin_pid" 2>/dev/null || true
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures host check(s) failed"; exit 1
 fi

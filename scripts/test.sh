@@ -3,9 +3,15 @@
 # the runtime on a fresh machine), then the built components under the Wasmtime CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/tools.sh
 
 echo "==> cargo fmt --check"
 cargo fmt --check
+
+echo "==> test wheels (scripts/test-wheels.txt)"
+PYEDGE_TEST_WHEELS="$(ensure_test_wheels)"
+export PYEDGE_TEST_WHEELS
+ls "$PYEDGE_TEST_WHEELS"
 
 echo "==> cargo test"
 cargo test --no-fail-fast

@@ -23,3 +23,20 @@ ensure_wasmtime_cli() {
     fi
     echo "$dir/wasmtime_cli/wasmtime"
 }
+
+# Print the directory holding the hash-pinned wheels of scripts/test-wheels.txt,
+# downloading them from PyPI on first use (the tests serve them from a local index).
+ensure_test_wheels() {
+    local root pins dir
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    pins="$root/scripts/test-wheels.txt"
+    dir="$(pyedge_cache_dir)/test-wheels/$(sha256sum "$pins" | cut -c1-12)"
+    if [ ! -d "$dir" ]; then
+        echo "==> downloading the test wheels from PyPI into $dir" >&2
+        rm -rf "$dir.partial"
+        python3 -m pip download --quiet --no-deps --only-binary=:all: --require-hashes \
+            -r "$pins" -d "$dir.partial" >&2
+        rm -rf "$dir" && mv "$dir.partial" "$dir"
+    fi
+    echo "$dir"
+}

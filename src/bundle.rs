@@ -5,11 +5,13 @@
 //! `app/…` the app, `lib/python3.13/site-packages/…` dependencies, `lib/python3.13/…`
 //! the standard library, and `pyedge.cfg` the boot configuration.
 
-use crate::config::AppConfig;
+use crate::config::{AppConfig, StdlibSelection};
+use crate::imports::scan_imports;
 use crate::runtime;
 use anyhow::{Context, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::io::{Cursor, Read, Write};
 use std::path::Path;
 use zip::write::SimpleFileOptions;
@@ -127,7 +129,23 @@ pub fn collect_bundle(
     for (rel, source) in runtime::SDK_FILES {
         add_file(&mut zip, &format!("{SDK_ROOT}/{rel}"), source.as_bytes())?;
     }
-    copy_stdlib(&mut zip)?;
+    let mut roots: Vec<(String, String)> = vec![(runtime::BOOT_PY.to_string(), String::new())];
+    for (rel, source) in runtime::SDK_FILES {
+        roots.push((source.to_string(), package_of(rel)));
+    }
+    for rel in app_files.iter().filter(|r| r.ends_with(".py")) {
+        let source = std::fs::read(app.app_dir.join(rel)).unwrap_or_default();
+        roots.push((
+            String::from_utf8_lossy(&source).into_owned(),
+            package_of(rel),
+        ));
+    }
+    for dep in deps {
+        for (rel, data) in dep.files.iter().filter(|(r, _)| r.ends_with(".py")) {
+            roots.push((String::from_utf8_lossy(data).into_owned(), package_of(rel)));
+        }
+    }
+    copy_stdlib(&mut zip, &app.stdlib, &roots)?;
     let zip = zip.finish()?.into_inner();
 
     let mut bundle = Bundle {
@@ -178,9 +196,17 @@ fn add_file(zip: &mut ZipWriter<Cursor<Vec<u8>>>, name: &str, data: &[u8]) -> Re
 }
 
 /// Copy the runtime's standard library without recompressing, minus the excluded parts.
-fn copy_stdlib(zip: &mut ZipWriter<Cursor<Vec<u8>>>) -> Result<()> {
+fn copy_stdlib(
+    zip: &mut ZipWriter<Cursor<Vec<u8>>>,
+    selection: &StdlibSelection,
+    roots: &[(String, String)],
+) -> Result<()> {
     let mut stdlib = ZipArchive::new(Cursor::new(runtime::STDLIB_ZIP))
         .context("the embedded stdlib.zip is corrupt")?;
+    let keep = match selection {
+        StdlibSelection::All => None,
+        StdlibSelection::Reachable(extra) => Some(reachable_stdlib(&mut stdlib, roots, extra)?),
+    };
     for index in 0..stdlib.len() {
         let file = stdlib.by_index_raw(index)?;
         let name = file.name().to_string();
@@ -191,9 +217,112 @@ fn copy_stdlib(zip: &mut ZipWriter<Cursor<Vec<u8>>>) -> Result<()> {
         {
             continue;
         }
+        if let Some(keep) = &keep {
+            if !keep_stdlib_entry(&name, keep) {
+                continue;
+            }
+        }
         zip.raw_copy_file_rename(file, format!("{STDLIB_ROOT}/{name}"))?;
     }
     Ok(())
+}
+
+/// Stdlib modules kept in every bundle: `encodings` (codecs are looked up by computed
+/// names) and modules the interpreter imports from C on demand (`time.strptime`,
+/// error display).
+const STDLIB_ALWAYS: &[&str] = &[
+    "encodings",
+    "_strptime",
+    "traceback",
+    "linecache",
+    "tokenize",
+    "_colorize",
+    // sysconfig imports its data module by a computed name.
+    "_sysconfigdata__wasi_wasm32-wasi",
+];
+
+/// Keep a `.py` file when its module is reachable, and a data file when its package is.
+fn keep_stdlib_entry(name: &str, keep: &BTreeSet<String>) -> bool {
+    let module = match name
+        .strip_suffix("/__init__.py")
+        .or_else(|| name.strip_suffix(".py"))
+    {
+        Some(stem) => stem.replace('/', "."),
+        None => name
+            .rsplit_once('/')
+            .map(|(dir, _)| dir.replace('/', "."))
+            .unwrap_or_default(),
+    };
+    keep.contains(&module)
+        || STDLIB_ALWAYS
+            .iter()
+            .any(|p| module == *p || module.starts_with(&format!("{p}.")))
+}
+
+/// Module name → zip entry for every stdlib module.
+fn stdlib_index(stdlib: &mut ZipArchive<Cursor<&[u8]>>) -> BTreeMap<String, String> {
+    let mut index = BTreeMap::new();
+    for name in stdlib.file_names() {
+        if let Some(stem) = name
+            .strip_suffix("/__init__.py")
+            .or_else(|| name.strip_suffix(".py"))
+        {
+            index.insert(stem.replace('/', "."), name.to_string());
+        }
+    }
+    index
+}
+
+/// Every stdlib module reachable from `roots` (source, package) through import
+/// statements, transitively, plus `extra` and what they reach.
+fn reachable_stdlib(
+    stdlib: &mut ZipArchive<Cursor<&[u8]>>,
+    roots: &[(String, String)],
+    extra: &[String],
+) -> Result<BTreeSet<String>> {
+    let index = stdlib_index(stdlib);
+    let mut pending: Vec<String> = extra.to_vec();
+    pending.extend(STDLIB_ALWAYS.iter().map(|m| m.to_string()));
+    for (source, package) in roots {
+        pending.extend(scan_imports(source, package));
+    }
+    let mut keep = BTreeSet::new();
+    while let Some(module) = pending.pop() {
+        let Some(entry) = index.get(&module) else {
+            continue;
+        };
+        if !keep.insert(module.clone()) {
+            continue;
+        }
+        // A module's parent packages run first on import.
+        let mut parent = module.as_str();
+        while let Some((up, _)) = parent.rsplit_once('.') {
+            pending.push(up.to_string());
+            parent = up;
+        }
+        let mut source = String::new();
+        stdlib.by_name(entry)?.read_to_string(&mut source).ok();
+        let package = if entry.ends_with("/__init__.py") {
+            module.clone()
+        } else {
+            module
+                .rsplit_once('.')
+                .map(|(p, _)| p.to_string())
+                .unwrap_or_default()
+        };
+        // Lazy imports inside stdlib functions count too (importlib.metadata,
+        // email, ... import helpers on first use): bundling them is cheaper than a
+        // run-time ImportError.
+        pending.extend(scan_imports(&source, &package));
+    }
+    Ok(keep)
+}
+
+/// The package a file at `rel` (relative to a search root) belongs to.
+fn package_of(rel: &str) -> String {
+    rel.rsplit_once('/')
+        .map(|(dir, _)| dir.replace('/', "."))
+        .unwrap_or_default()
 }
 
 /// Read one standard-library file (used by tests and `inspect`).

@@ -58,6 +58,10 @@ struct BuildArgs {
     /// Print one JSON document on stdout instead of the table.
     #[arg(long)]
     json: bool,
+    /// CPython's string-hash seed, fixed in the snapshot: `random` (a new one per build;
+    /// builds stop being reproducible) or a number. Default: derived from the build inputs.
+    #[arg(long, value_name = "random|N")]
+    hash_seed: Option<crate::pipeline::HashSeed>,
     /// Keep function names in the output (larger; for profiling and wasm backtraces).
     #[arg(long)]
     keep_names: bool,
@@ -121,6 +125,7 @@ fn run_build(args: BuildArgs) -> Result<()> {
         world: args.world,
         deps: args.deps.options(&args.app_dir, args.locked),
         keep_names: args.keep_names,
+        hash_seed: args.hash_seed,
     };
     let outcome = build(&opts)?;
     if args.json {

@@ -23,6 +23,12 @@ pub struct ToolConfig {
     pub exclude: Vec<String>,
     /// Size budget, e.g. `"50MB"`.
     pub budget: Option<String>,
+    /// `"reachable"` (default): only the stdlib modules the app's imports can reach;
+    /// `"all"`: the whole standard library.
+    pub stdlib: Option<String>,
+    /// Extra stdlib modules to keep with `stdlib = "reachable"` (for dynamic imports).
+    #[serde(default)]
+    pub stdlib_include: Vec<String>,
     /// Build-time settings exposed to the app as `pyedge.config` (string values).
     #[serde(default)]
     pub config: std::collections::BTreeMap<String, String>,
@@ -43,6 +49,17 @@ pub struct AppConfig {
     pub budget: u64,
     /// Build-time settings for the app.
     pub settings: std::collections::BTreeMap<String, String>,
+    /// Whether to bundle the whole stdlib or only what the app can reach.
+    pub stdlib: StdlibSelection,
+}
+
+/// Which part of the standard library goes into the bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StdlibSelection {
+    /// Everything (minus tests, GUIs and installers).
+    All,
+    /// Modules reachable through import statements, plus these extra modules.
+    Reachable(Vec<String>),
 }
 
 /// Read `pyproject.toml`'s `[tool.pyedge]` table, if there is one.
@@ -95,7 +112,21 @@ pub fn resolve_app_config(
             .map_err(|err| failure(Exit::Usage, format!("invalid budget: {err}")))?,
         None => DEFAULT_BUDGET,
     };
+    let stdlib = match tool.stdlib.as_deref() {
+        None | Some("reachable") => StdlibSelection::Reachable(tool.stdlib_include.clone()),
+        Some("all") => StdlibSelection::All,
+        Some(other) => {
+            return Err(failure(
+                Exit::Usage,
+                format!(
+                    "{}: [tool.pyedge] stdlib must be \"reachable\" or \"all\", not {other:?}",
+                    app_dir.join("pyproject.toml").display()
+                ),
+            ))
+        }
+    };
     Ok(AppConfig {
+        stdlib,
         app_dir: app_dir.to_path_buf(),
         entry_module,
         entry_path,

@@ -11,6 +11,7 @@ pub mod deps;
 pub mod embed;
 pub mod engine;
 pub mod error;
+pub mod imports;
 pub mod inspect;
 pub mod pipeline;
 pub mod progress;

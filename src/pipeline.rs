@@ -30,6 +30,32 @@ pub struct BuildOptions {
     pub deps: DepsOptions,
     /// Keep the runtime's function names (for profiling and readable wasm backtraces).
     pub keep_names: bool,
+    /// CPython's string-hash seed; `None` derives it from the build inputs.
+    pub hash_seed: Option<HashSeed>,
+}
+
+/// How the interpreter's string-hash seed is chosen (it is fixed in the snapshot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashSeed {
+    /// A fresh random seed for this build (builds are no longer reproducible).
+    Random,
+    /// This seed (0 disables hash randomization, like PYTHONHASHSEED=0).
+    Fixed(u32),
+}
+
+impl std::str::FromStr for HashSeed {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "random" => Ok(HashSeed::Random),
+            n => n.parse().map(HashSeed::Fixed).map_err(|_| {
+                format!(
+                    "expected `random` or a number up to {}, not {n:?}",
+                    u32::MAX
+                )
+            }),
+        }
+    }
 }
 
 /// What a build produced.
@@ -68,7 +94,11 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
             &EmbedInputs {
                 bundle: &bundle.zip,
                 boot_source: runtime::BOOT_PY,
-                hash_seed: hash_seed(&bundle),
+                hash_seed: match opts.hash_seed {
+                    None => hash_seed(&bundle),
+                    Some(HashSeed::Fixed(seed)) => seed,
+                    Some(HashSeed::Random) => random_seed(),
+                },
             },
         )
     })?;
@@ -127,6 +157,15 @@ fn read_entry(app: &AppConfig) -> Result<String> {
     let path = app.app_dir.join(&app.entry_path);
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn random_seed() -> u32 {
+    let mut bytes = [0u8; 4];
+    // The OS's entropy via the std hasher's random keys: no extra dependency needed.
+    let state = std::collections::hash_map::RandomState::new();
+    let value = std::hash::BuildHasher::hash_one(&state, std::time::SystemTime::now());
+    bytes.copy_from_slice(&value.to_le_bytes()[..4]);
+    u32::from_le_bytes(bytes)
 }
 
 /// CPython's string-hash seed, derived from the bundle so builds stay reproducible.

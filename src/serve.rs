@@ -13,7 +13,7 @@ use crate::error::{failure, Exit};
 use crate::report::human_bytes;
 use anyhow::{Context as _, Result};
 use http_body_util::{BodyExt, Full};
-use hyper::body::{Body, Bytes, Incoming};
+use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::{Method, Request, Response, StatusCode};
@@ -22,8 +22,10 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
@@ -62,7 +64,10 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 const CORE_INSTANCES_PER_APP: u32 = 16;
 const MEMORIES_PER_APP: u32 = 4;
 const TABLES_PER_APP: u32 = 8;
-/// Largest function table an app may have (CPython's is a few thousand entries).
+/// Memory a guest may use past `--memory-limit` once it has been refused, to report the
+/// failure (CPython imports and formats a traceback for its `MemoryError`).
+const ERROR_RESERVE: usize = 16 << 20;
+/// Largest function table an app may have (CPython's fits with room to spare).
 const TABLE_ELEMENTS: usize = 100_000;
 
 /// `pyedge serve APP.wasm`: run an HTTP component locally, a fresh instance per request.
@@ -509,7 +514,8 @@ fn new_store(engine: &Engine, opts: &ServeOptions, deadline: Instant) -> Store<H
 
 /// Caps the linear memory of one instance, all its memories together, and remembers the
 /// first request over the cap. Growth past the cap fails inside the guest (CPython raises
-/// `MemoryError`, with a traceback) rather than trapping.
+/// `MemoryError`) rather than trapping; after that first refusal the guest may use
+/// [`ERROR_RESERVE`] more, so the handler can still format and print its traceback.
 #[derive(Debug)]
 struct MemoryBudget {
     limit: usize,
@@ -539,7 +545,11 @@ impl ResourceLimiter for MemoryBudget {
     ) -> wasmtime::Result<bool> {
         let grant = desired.saturating_sub(current);
         let total = self.used.saturating_add(grant);
-        if total > self.limit {
+        let cap = match self.denied {
+            None => self.limit,
+            Some(_) => self.limit.saturating_add(ERROR_RESERVE),
+        };
+        if total > cap {
             self.denied.get_or_insert(total);
             return Ok(false);
         }
@@ -661,6 +671,8 @@ impl Shared {
             }
         };
         let pre = self.pre.clone();
+        let failed = Arc::new(AtomicBool::new(false));
+        let body_failed = failed.clone();
         let task = tokio::spawn(async move {
             let run = async {
                 let proxy = pre.instantiate_async(&mut store).await?;
@@ -674,6 +686,10 @@ impl Shared {
                 outcome: GuestOutcome::of(result.ok()),
                 memory_denied: store.data().memory.denied,
             };
+            // Before the store (and the body's sender with it) goes away.
+            if !matches!(report.outcome, GuestOutcome::Returned) {
+                failed.store(true, Ordering::SeqCst);
+            }
             // Free the pool slot before the permit lets another request in.
             drop(store);
             drop(permit);
@@ -687,7 +703,13 @@ impl Shared {
                         report.explain(&label, limits, timeout, true);
                     }
                 });
-                response
+                response.map(|inner| {
+                    GuardedBody {
+                        inner,
+                        failed: body_failed,
+                    }
+                    .boxed_unsync()
+                })
             }
             Ok(Err(code)) => {
                 eprintln!("{label}: the handler answered with error {code:?}");
@@ -704,6 +726,35 @@ impl Shared {
                 }
             },
         }
+    }
+}
+
+/// The guest's response body, which fails instead of ending cleanly when the guest
+/// trapped or ran out of time mid-body (the store going away closes the inner body as
+/// if it were finished), so the client sees a broken response, not a truncated one.
+struct GuardedBody {
+    inner: HyperOutgoingBody,
+    failed: Arc<AtomicBool>,
+}
+
+impl Body for GuardedBody {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(None) if self.failed.load(Ordering::SeqCst) => {
+                Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpResponseIncomplete)))
+            }
+            other => other,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -1034,19 +1085,28 @@ mod tests {
 
     #[test]
     fn memory_budget_counts_all_memories_and_remembers_a_refusal() {
-        let mut budget = MemoryBudget::new(100);
-        assert!(budget.memory_growing(0, 60, None).unwrap());
-        assert!(budget.memory_growing(0, 30, None).unwrap());
-        // 60 + 30 + 20 > 100: refused (the guest sees a failed allocation, not a trap).
-        assert!(!budget.memory_growing(30, 50, None).unwrap());
-        assert_eq!(budget.denied, Some(110));
-        assert!(budget.memory_growing(60, 70, None).unwrap());
-        assert_eq!(budget.used, 100);
+        const MIB: usize = 1 << 20;
+        let mut budget = MemoryBudget::new(100 * MIB);
+        assert!(budget.memory_growing(0, 60 * MIB, None).unwrap());
+        assert!(budget.memory_growing(0, 30 * MIB, None).unwrap());
+        // 60 + 30 + 20 MiB > 100 MiB: refused (the guest sees a failed allocation).
+        assert!(!budget.memory_growing(30 * MIB, 50 * MIB, None).unwrap());
+        assert_eq!(budget.denied, Some(110 * MIB));
+        assert!(budget.memory_growing(60 * MIB, 70 * MIB, None).unwrap());
+        assert_eq!(budget.used, 100 * MIB);
+        // After a refusal the guest gets a small reserve to report the error.
+        let reserve_top = 70 * MIB + ERROR_RESERVE;
+        assert!(budget.memory_growing(70 * MIB, reserve_top, None).unwrap());
         // A growth that was allowed but then failed is given back.
         budget
             .memory_grow_failed(wasmtime::format_err!("mmap failed"))
             .unwrap();
-        assert_eq!(budget.used, 90);
+        assert_eq!(budget.used, 100 * MIB);
+        // Past the reserve: refused again.
+        assert!(!budget
+            .memory_growing(70 * MIB, reserve_top + 1, None)
+            .unwrap());
+        assert_eq!(budget.denied, Some(110 * MIB));
     }
 
     #[test]

@@ -3,111 +3,11 @@
 
 mod common;
 
+use common::serve::{request, text, Server};
 use common::{built, describe, fixture, pyedge, scratch};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::Duration;
-
-/// A running `pyedge serve` whose stderr is collected.
-struct Server {
-    child: Child,
-    base: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Server {
-    fn start(wasm: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pyedge"))
-            .args(["serve", wasm.to_str().unwrap(), "--addr", "127.0.0.1:0"])
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start pyedge serve");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let reader = BufReader::new(child.stderr.take().unwrap());
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            for line in reader.lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("listening on ").nth(1) {
-                    let _ = tx.send(addr.trim().trim_end_matches('/').to_string());
-                }
-                sink.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(120))
-            .unwrap_or_else(|_| panic!("pyedge serve did not start: {}", stderr.lock().unwrap()));
-        Server {
-            child,
-            base,
-            stderr,
-        }
-    }
-
-    fn stderr(&self) -> String {
-        // Log lines arrive on another thread; give them a moment.
-        std::thread::sleep(Duration::from_millis(200));
-        self.stderr.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into()
-}
-
-struct Reply {
-    status: u16,
-    content_type: String,
-    body: Vec<u8>,
-}
-
-fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
-    let mut builder = http::Request::builder().method(method).uri(url);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    let agent = agent();
-    let mut response = match body {
-        Some(body) => agent.run(builder.body(body.to_vec()).unwrap()),
-        None => agent.run(builder.body(()).unwrap()),
-    }
-    .unwrap_or_else(|err| panic!("{method} {url}: {err}"));
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(64 << 20)
-        .read_to_vec()
-        .unwrap();
-    Reply {
-        status: response.status().as_u16(),
-        content_type,
-        body,
-    }
-}
-
-fn text(reply: &Reply) -> String {
-    String::from_utf8_lossy(&reply.body).into_owned()
-}
+use std::sync::{Arc, Mutex};
 
 #[test]
 fn geo_router_answers_every_rule() {

@@ -1,6 +1,9 @@
 //! Test support: run the real `pyedge` binary on fixture apps and run the components it
-//! produces in an embedded Wasmtime (wasmtime + wasmtime-wasi), like a host would.
+//! produces in an embedded Wasmtime (wasmtime + wasmtime-wasi), like a host would;
+//! [`serve`] runs HTTP components under the real `pyedge serve`.
 #![allow(dead_code)]
+
+pub mod serve;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,232 @@
+//! `pyedge serve` under its limits, end to end: a Python app that misbehaves on purpose
+//! (runs forever, allocates without end, sleeps), served by the real binary with small
+//! limits; every bad request gets its status and the server goes on answering.
+
+mod common;
+
+use common::serve::{request, text};
+use common::{describe, pyedge, scratch};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+const APP: &str = r#"
+import time
+from pyedge.http import Response
+
+def handle_request(request):
+    if request.path == "/loop":
+        while True:
+            pass
+    if request.path == "/hog":
+        chunks = []
+        while True:
+            chunks.append(bytearray(1 << 20))
+    if request.path == "/sleep":
+        time.sleep(60)
+    if request.path == "/echo":
+        return Response(200, {}, request.body)
+    return Response(200, {"content-type": "text/plain"}, "ok")
+"#;
+
+/// The misbehaving app, built once per test process.
+fn limits_app() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dir = scratch("serve-limits-app");
+            std::fs::write(dir.join("app.py"), APP).unwrap();
+            let out = dir.join("app.wasm");
+            let output = pyedge(&["build", dir.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+            assert!(output.status.success(), "build: {}", describe(&output));
+            out
+        })
+        .clone()
+}
+
+/// `pyedge serve WASM --addr 127.0.0.1:0 FLAGS`, its stderr collected.
+struct Serve {
+    child: Child,
+    base: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Serve {
+    fn start(wasm: &Path, flags: &[&str]) -> Serve {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pyedge"))
+            .args(["serve", wasm.to_str().unwrap(), "--addr", "127.0.0.1:0"])
+            .args(flags)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start pyedge serve");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let reader = BufReader::new(child.stderr.take().unwrap());
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+                sink.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("pyedge serve did not start: {}", stderr.lock().unwrap()));
+        Serve {
+            child,
+            base,
+            stderr,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn stderr(&self) -> String {
+        std::thread::sleep(Duration::from_millis(200));
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Ctrl-C, then the exit code.
+    fn interrupt(&mut self) -> Option<i32> {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.child.wait().unwrap().code()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn get(server: &Serve, path: &str) -> (u16, String) {
+    let reply = request("GET", &server.url(path), &[], None);
+    (reply.status, text(&reply))
+}
+
+#[test]
+fn runaway_handlers_get_504_and_the_server_keeps_serving() {
+    let server = Serve::start(&limits_app(), &["--timeout", "1s"]);
+    for path in ["/loop", "/sleep"] {
+        let start = Instant::now();
+        let (status, body) = get(&server, path);
+        assert_eq!(status, 504, "{path}: {body}");
+        assert!(body.contains("1s"), "{body}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{path} took {:?}",
+            start.elapsed()
+        );
+        assert_eq!(get(&server, "/"), (200, "ok".to_string()));
+    }
+    let log = server.stderr();
+    assert!(log.contains("GET /loop 504"), "{log}");
+    assert!(log.contains("stopped at the 1s deadline"), "{log}");
+}
+
+#[test]
+fn memory_hog_gets_500_with_its_traceback_and_the_server_keeps_serving() {
+    let server = Serve::start(&limits_app(), &["--memory-limit", "96MB"]);
+    let (status, body) = get(&server, "/hog");
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        !body.contains("wasm"),
+        "trap text leaked to the client: {body}"
+    );
+    assert_eq!(get(&server, "/"), (200, "ok".to_string()));
+    let log = server.stderr();
+    assert!(log.contains("MemoryError"), "{log}");
+    assert!(log.contains("memory limit reached"), "{log}");
+}
+
+#[test]
+fn oversized_bodies_get_413_before_the_handler_runs() {
+    let server = Serve::start(&limits_app(), &["--max-body-size", "1KB"]);
+    let small = vec![b'a'; 1000];
+    let reply = request("POST", &server.url("/echo"), &[], Some(&small));
+    assert_eq!((reply.status, reply.body.len()), (200, 1000));
+    let big = vec![b'a'; 1001];
+    let reply = request("POST", &server.url("/echo"), &[], Some(&big));
+    assert_eq!(reply.status, 413, "{}", text(&reply));
+    assert!(text(&reply).contains("--max-body-size"), "{}", text(&reply));
+
+    // A chunked body of unknown length is counted as it arrives.
+    let addr = server.base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let chunk = "a".repeat(600);
+    write!(
+        stream,
+        "POST /echo HTTP/1.1\r\nhost: {addr}\r\ntransfer-encoding: chunked\r\n\r\n\
+         258\r\n{chunk}\r\n258\r\n{chunk}\r\n0\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert_eq!(get(&server, "/"), (200, "ok".to_string()));
+}
+
+#[test]
+fn saturated_server_answers_503_then_recovers() {
+    let server = Serve::start(
+        &limits_app(),
+        &["--max-concurrency", "1", "--timeout", "2s"],
+    );
+    let busy = {
+        let url = server.url("/loop");
+        std::thread::spawn(move || request("GET", &url, &[], None).status)
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let reply = request("GET", &server.url("/"), &[], None);
+    assert_eq!(reply.status, 503, "{}", text(&reply));
+    assert!(
+        text(&reply).contains("--max-concurrency"),
+        "{}",
+        text(&reply)
+    );
+    assert_eq!(busy.join().unwrap(), 504);
+    assert_eq!(get(&server, "/"), (200, "ok".to_string()));
+}
+
+#[test]
+fn ctrl_c_finishes_the_request_in_flight_and_exits_0() {
+    let mut server = Serve::start(&limits_app(), &["--timeout", "2s"]);
+    let in_flight = {
+        let url = server.url("/sleep");
+        std::thread::spawn(move || request("GET", &url, &[], None).status)
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(server.interrupt(), Some(0), "{}", server.stderr());
+    assert_eq!(in_flight.join().unwrap(), 504);
+    let log = server.stderr();
+    assert!(log.contains("stopping"), "{log}");
+    assert!(log.contains("GET /sleep 504"), "{log}");
+}
+
+#[test]
+fn files_that_cannot_be_served_are_usage_errors_naming_the_file() {
+    let dir = scratch("serve-bad-inputs");
+    let missing = dir.join("missing.wasm");
+    let script = dir.join("app.py");
+    std::fs::write(&script, "print('hi')\n").unwrap();
+    for (path, says) in [(&missing, "cannot read"), (&script, "not a WebAssembly")] {
+        let output = pyedge(&["serve", path.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(path.to_str().unwrap()), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+    }
+}
