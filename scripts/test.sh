@@ -16,5 +16,8 @@ ls "$PYEDGE_TEST_WHEELS"
 echo "==> cargo test"
 cargo test --no-fail-fast
 
+echo "==> load test report (tests/serve_load.rs)"
+cat target/load-report.txt
+
 echo "==> components under the Wasmtime CLI"
 bash scripts/host-checks.sh

@@ -23,9 +23,19 @@ impl Server {
 
     /// Serve `wasm` with extra environment variables for `pyedge serve` itself.
     pub fn start_with_env(wasm: &Path, env: &[(&str, &Path)]) -> Server {
+        Self::start_with(wasm, env, &[])
+    }
+
+    /// Serve `wasm` with extra `pyedge serve` flags.
+    pub fn start_with_args(wasm: &Path, args: &[&str]) -> Server {
+        Self::start_with(wasm, &[], args)
+    }
+
+    fn start_with(wasm: &Path, env: &[(&str, &Path)], args: &[&str]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_pyedge"));
         command
             .args(["serve", wasm.to_str().unwrap(), "--addr", "127.0.0.1:0"])
+            .args(args)
             .stderr(Stdio::piped())
             .stdout(Stdio::null());
         for (key, value) in env {
@@ -52,6 +62,17 @@ impl Server {
             base,
             stderr,
         }
+    }
+
+    /// The server's resident memory in kB (Linux `VmRSS`).
+    pub fn rss_kb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
     }
 
     /// What the server logged so far.
