@@ -26,12 +26,14 @@ WASMTIME="$(ensure_wasmtime_cli)"
 VENV="$(pyedge_cache_dir)/tools/componentize-py-venv-$(sha256sum bench/componentize-py.txt | cut -c1-12)"
 if [[ ! -x $VENV/bin/componentize-py ]]; then
     log "installing componentize-py into $VENV"
-    python3 -m venv "$VENV.partial" && "$VENV.partial/bin/pip" install -q --require-hashes -r bench/componentize-py.txt
-    rm -rf "$VENV" && mv "$VENV.partial" "$VENV"
+    # Built in place: a venv's scripts hard-code its path, so it cannot be renamed.
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --require-hashes -r bench/componentize-py.txt || { rm -rf "$VENV"; exit 1; }
 fi
 CPY="$VENV/bin/componentize-py"
-log "building pyedge (release)"
 if [[ -z ${PYEDGE_BIN:-} ]]; then
+    log "building pyedge (release)"
     cargo build --release -q
 fi
 PYEDGE="${PYEDGE_BIN:-$PWD/target/release/pyedge}"
