@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 source scripts/tools.sh
 
 RUNS=5 WRK_SECONDS=10
+# The Wasmtime CLI symbolizes a backtrace on error paths when this is set: keep it off.
+export RUST_BACKTRACE=0
 [[ ${1:-} == --quick ]] && RUNS=3 WRK_SECONDS=5
 OUT=target/bench
 rm -rf "$OUT" && mkdir -p "$OUT"

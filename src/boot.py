@@ -357,11 +357,15 @@ def handle_http(method, uri, headers, body):
         traceback.print_exc()
         return _plain(500, "Internal Server Error\n")
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:
-                pass
+        _flush_stdio()
+
+
+def _flush_stdio():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass  # a closed or broken stream must not turn success into a crash
 
 
 def _refresh_host_state():
@@ -415,11 +419,7 @@ def run_cli():
         traceback.print_exc()
         return 1
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:
-                pass
+        _flush_stdio()
 
 
 def pre_initialize():

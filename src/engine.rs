@@ -24,13 +24,18 @@ pub fn cache_dir() -> PathBuf {
 pub fn build_engine() -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Disable);
-    let mut cache = CacheConfig::new();
+    enable_compilation_cache(&mut config);
+    Ok(Engine::new(&config)?)
+}
+
+/// Use Wasmtime's on-disk compilation cache in pyedge's cache dir, when it is writable.
+pub fn enable_compilation_cache(config: &mut Config) {
     let dir = cache_dir().join("wasmtime");
     if std::fs::create_dir_all(&dir).is_ok() {
+        let mut cache = CacheConfig::new();
         cache.with_directory(dir);
         if let Ok(cache) = Cache::new(cache) {
             config.cache(Some(cache));
         }
     }
-    Ok(Engine::new(&config)?)
 }

@@ -394,15 +394,8 @@ fn base_config() -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Disable);
-    // The same cache directory as `pyedge build` (see `engine::build_engine`).
-    let dir = crate::engine::cache_dir().join("wasmtime");
-    if std::fs::create_dir_all(&dir).is_ok() {
-        let mut cache = wasmtime::CacheConfig::new();
-        cache.with_directory(dir);
-        if let Ok(cache) = wasmtime::Cache::new(cache) {
-            config.cache(Some(cache));
-        }
-    }
+    // The same cache directory as `pyedge build`.
+    crate::engine::enable_compilation_cache(&mut config);
     config
 }
 
