@@ -80,7 +80,6 @@ pub struct Bundle {
     pub stdlib_bytes: u64,
     /// Compressed bytes per dependency, by `name==version`.
     pub deps_bytes: BTreeMap<String, u64>,
-    pub app_files: usize,
 }
 
 /// What goes into the boot configuration besides the entry.
@@ -109,12 +108,23 @@ pub fn collect_bundle(
     zip.start_file("pyedge.cfg", options())?;
     zip.write_all(cfg.as_bytes())?;
 
-    let app_files = app_file_list(app)?;
-    for rel in &app_files {
-        let path = app.app_dir.join(rel);
+    // Every module name the bundled Python imports: where the stdlib walk starts.
+    let mut imported = scan_imports(runtime::BOOT_PY, "");
+    let mut add_python =
+        |zip: &mut ZipWriter<Cursor<Vec<u8>>>, name: &str, rel: &str, data: &[u8]| {
+            if rel.ends_with(".py") {
+                imported.extend(scan_imports(
+                    &String::from_utf8_lossy(data),
+                    &package_of(rel),
+                ));
+            }
+            add_file(zip, name, data)
+        };
+    for rel in app_file_list(app)? {
+        let path = app.app_dir.join(&rel);
         let data =
             std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        add_file(&mut zip, &format!("{APP_ROOT}/{rel}"), &data)?;
+        add_python(&mut zip, &format!("{APP_ROOT}/{rel}"), &rel, &data)?;
     }
     // Which distribution each site-packages entry belongs to, for the size report.
     let mut owners = BTreeMap::new();
@@ -122,30 +132,19 @@ pub fn collect_bundle(
         let key = format!("{}=={}", dep.name, dep.version);
         for (rel, data) in &dep.files {
             let name = format!("{SITE_ROOT}/{rel}");
-            add_file(&mut zip, &name, data)?;
+            add_python(&mut zip, &name, rel, data)?;
             owners.insert(name, key.clone());
         }
     }
     for (rel, source) in runtime::SDK_FILES {
-        add_file(&mut zip, &format!("{SDK_ROOT}/{rel}"), source.as_bytes())?;
+        add_python(
+            &mut zip,
+            &format!("{SDK_ROOT}/{rel}"),
+            rel,
+            source.as_bytes(),
+        )?;
     }
-    let mut roots: Vec<(String, String)> = vec![(runtime::BOOT_PY.to_string(), String::new())];
-    for (rel, source) in runtime::SDK_FILES {
-        roots.push((source.to_string(), package_of(rel)));
-    }
-    for rel in app_files.iter().filter(|r| r.ends_with(".py")) {
-        let source = std::fs::read(app.app_dir.join(rel)).unwrap_or_default();
-        roots.push((
-            String::from_utf8_lossy(&source).into_owned(),
-            package_of(rel),
-        ));
-    }
-    for dep in deps {
-        for (rel, data) in dep.files.iter().filter(|(r, _)| r.ends_with(".py")) {
-            roots.push((String::from_utf8_lossy(data).into_owned(), package_of(rel)));
-        }
-    }
-    copy_stdlib(&mut zip, &app.stdlib, &roots)?;
+    copy_stdlib(&mut zip, &app.stdlib, imported)?;
     let zip = zip.finish()?.into_inner();
 
     let mut bundle = Bundle {
@@ -153,7 +152,6 @@ pub fn collect_bundle(
         app_bytes: 0,
         stdlib_bytes: 0,
         deps_bytes: BTreeMap::new(),
-        app_files: app_files.len(),
     };
     measure_parts(&mut bundle, &owners)?;
     Ok(bundle)
@@ -199,13 +197,13 @@ fn add_file(zip: &mut ZipWriter<Cursor<Vec<u8>>>, name: &str, data: &[u8]) -> Re
 fn copy_stdlib(
     zip: &mut ZipWriter<Cursor<Vec<u8>>>,
     selection: &StdlibSelection,
-    roots: &[(String, String)],
+    imported: BTreeSet<String>,
 ) -> Result<()> {
     let mut stdlib = ZipArchive::new(Cursor::new(runtime::STDLIB_ZIP))
         .context("the embedded stdlib.zip is corrupt")?;
     let keep = match selection {
         StdlibSelection::All => None,
-        StdlibSelection::Reachable(extra) => Some(reachable_stdlib(&mut stdlib, roots, extra)?),
+        StdlibSelection::Reachable(extra) => Some(reachable_stdlib(&mut stdlib, imported, extra)?),
     };
     for index in 0..stdlib.len() {
         let file = stdlib.by_index_raw(index)?;
@@ -273,19 +271,16 @@ fn stdlib_index(stdlib: &mut ZipArchive<Cursor<&[u8]>>) -> BTreeMap<String, Stri
     index
 }
 
-/// Every stdlib module reachable from `roots` (source, package) through import
-/// statements, transitively, plus `extra` and what they reach.
+/// Every stdlib module reachable from the `imported` names through import statements,
+/// transitively, plus `extra`, [`STDLIB_ALWAYS`] and what they reach.
 fn reachable_stdlib(
     stdlib: &mut ZipArchive<Cursor<&[u8]>>,
-    roots: &[(String, String)],
+    imported: BTreeSet<String>,
     extra: &[String],
 ) -> Result<BTreeSet<String>> {
     let index = stdlib_index(stdlib);
-    let mut pending: Vec<String> = extra.to_vec();
+    let mut pending: Vec<String> = imported.into_iter().chain(extra.iter().cloned()).collect();
     pending.extend(STDLIB_ALWAYS.iter().map(|m| m.to_string()));
-    for (source, package) in roots {
-        pending.extend(scan_imports(source, package));
-    }
     let mut keep = BTreeSet::new();
     while let Some(module) = pending.pop() {
         let Some(entry) = index.get(&module) else {
@@ -323,15 +318,6 @@ fn package_of(rel: &str) -> String {
     rel.rsplit_once('/')
         .map(|(dir, _)| dir.replace('/', "."))
         .unwrap_or_default()
-}
-
-/// Read one standard-library file (used by tests and `inspect`).
-pub fn stdlib_file(name: &str) -> Result<Vec<u8>> {
-    let mut stdlib = ZipArchive::new(Cursor::new(runtime::STDLIB_ZIP))?;
-    let mut file = stdlib.by_name(name)?;
-    let mut data = Vec::new();
-    file.read_to_end(&mut data)?;
-    Ok(data)
 }
 
 /// The app's files to bundle, relative to the app dir with `/` separators, sorted.

@@ -52,6 +52,8 @@ pub fn inspect_bytes(bytes: &[u8]) -> Result<WasmInfo> {
     };
     let mut stack: Vec<ModuleInfo> = Vec::new();
     let mut depth = 0usize;
+    // A nested module's size is known from its section header, before its payloads.
+    let mut next_module_size = None;
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload?;
         match &payload {
@@ -60,16 +62,17 @@ pub fn inspect_bytes(bytes: &[u8]) -> Result<WasmInfo> {
                     info.component = *encoding == wasmparser::Encoding::Component;
                 }
                 if *encoding == wasmparser::Encoding::Module {
-                    stack.push(ModuleInfo::default());
+                    let size = next_module_size.take().unwrap_or(bytes.len() as u64);
+                    stack.push(ModuleInfo {
+                        size,
+                        ..Default::default()
+                    });
                 }
                 depth += 1;
             }
             Payload::ModuleSection {
                 unchecked_range, ..
-            } => {
-                // Size is known up front; the module's own payloads follow.
-                let _ = unchecked_range;
-            }
+            } => next_module_size = Some(unchecked_range.len() as u64),
             Payload::End(_) => {
                 depth = depth.saturating_sub(1);
                 if let Some(module) = stack.pop() {
@@ -91,11 +94,6 @@ pub fn inspect_bytes(bytes: &[u8]) -> Result<WasmInfo> {
                     record_module_payload(module, &payload)?;
                 }
             }
-        }
-    }
-    for (payload, size) in module_sizes(bytes)? {
-        if let Some(module) = info.modules.get_mut(payload) {
-            module.size = size;
         }
     }
     info.snapshot_memory = info.modules.iter().map(|m| m.data_bytes).max().unwrap_or(0);
@@ -139,31 +137,6 @@ fn record_module_payload(module: &mut ModuleInfo, payload: &Payload) -> Result<(
         _ => {}
     }
     Ok(())
-}
-
-/// Sizes of nested core modules in the order their parsing finishes.
-fn module_sizes(bytes: &[u8]) -> Result<Vec<(usize, u64)>> {
-    let mut sizes = Vec::new();
-    let mut index = 0;
-    let mut top_is_module = false;
-    for payload in Parser::new(0).parse_all(bytes) {
-        match payload? {
-            Payload::Version { encoding, .. } if index == 0 && sizes.is_empty() => {
-                top_is_module = encoding == wasmparser::Encoding::Module;
-            }
-            Payload::ModuleSection {
-                unchecked_range, ..
-            } => {
-                sizes.push((index, unchecked_range.len() as u64));
-                index += 1;
-            }
-            _ => {}
-        }
-    }
-    if top_is_module {
-        sizes.push((0, bytes.len() as u64));
-    }
-    Ok(sizes)
 }
 
 /// Run `pyedge inspect`.

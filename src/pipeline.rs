@@ -160,12 +160,9 @@ fn read_entry(app: &AppConfig) -> Result<String> {
 }
 
 fn random_seed() -> u32 {
-    let mut bytes = [0u8; 4];
-    // The OS's entropy via the std hasher's random keys: no extra dependency needed.
+    // std's RandomState is keyed from OS entropy: a fresh key per build, no extra crate.
     let state = std::collections::hash_map::RandomState::new();
-    let value = std::hash::BuildHasher::hash_one(&state, std::time::SystemTime::now());
-    bytes.copy_from_slice(&value.to_le_bytes()[..4]);
-    u32::from_le_bytes(bytes)
+    std::hash::BuildHasher::hash_one(&state, std::time::SystemTime::now()) as u32
 }
 
 /// CPython's string-hash seed, derived from the bundle so builds stay reproducible.

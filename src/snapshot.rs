@@ -2,7 +2,7 @@
 //! the resulting memory as the module's initial state.
 
 use crate::error::{failure, Exit};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use rand::SeedableRng;
 use std::time::Duration;
 use wasmtime::{Engine, Linker, Store};
@@ -106,18 +106,4 @@ fn init_failure(
         }
     }
     failure(Exit::Build, message)
-}
-
-/// Check a module before snapshotting (gives a clearer error than wizer's).
-pub fn has_init_func(wasm: &[u8]) -> Result<bool> {
-    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-        if let wasmparser::Payload::ExportSection(reader) = payload.context("invalid module")? {
-            for export in reader {
-                if export?.name == INIT_FUNC {
-                    return Ok(true);
-                }
-            }
-        }
-    }
-    Ok(false)
 }

@@ -4,13 +4,12 @@
 
 mod common;
 
-use common::serve::{request, text};
+use common::serve::{request, text, Server};
 use common::{describe, pyedge, scratch};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const APP: &str = r#"
@@ -47,79 +46,14 @@ fn limits_app() -> PathBuf {
         .clone()
 }
 
-/// `pyedge serve WASM --addr 127.0.0.1:0 FLAGS`, its stderr collected.
-struct Serve {
-    child: Child,
-    base: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Serve {
-    fn start(wasm: &Path, flags: &[&str]) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pyedge"))
-            .args(["serve", wasm.to_str().unwrap(), "--addr", "127.0.0.1:0"])
-            .args(flags)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start pyedge serve");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let reader = BufReader::new(child.stderr.take().unwrap());
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            for line in reader.lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(addr.trim().to_string());
-                }
-                sink.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(120))
-            .unwrap_or_else(|_| panic!("pyedge serve did not start: {}", stderr.lock().unwrap()));
-        Serve {
-            child,
-            base,
-            stderr,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn stderr(&self) -> String {
-        std::thread::sleep(Duration::from_millis(200));
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// Ctrl-C, then the exit code.
-    fn interrupt(&mut self) -> Option<i32> {
-        let status = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        self.child.wait().unwrap().code()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn get(server: &Serve, path: &str) -> (u16, String) {
+fn get(server: &Server, path: &str) -> (u16, String) {
     let reply = request("GET", &server.url(path), &[], None);
     (reply.status, text(&reply))
 }
 
 #[test]
 fn runaway_handlers_get_504_and_the_server_keeps_serving() {
-    let server = Serve::start(&limits_app(), &["--timeout", "1s"]);
+    let server = Server::start_with_args(&limits_app(), &["--timeout", "1s"]);
     for path in ["/loop", "/sleep"] {
         let start = Instant::now();
         let (status, body) = get(&server, path);
@@ -139,7 +73,7 @@ fn runaway_handlers_get_504_and_the_server_keeps_serving() {
 
 #[test]
 fn memory_hog_gets_500_with_its_traceback_and_the_server_keeps_serving() {
-    let server = Serve::start(&limits_app(), &["--memory-limit", "96MB"]);
+    let server = Server::start_with_args(&limits_app(), &["--memory-limit", "96MB"]);
     let (status, body) = get(&server, "/hog");
     assert_eq!(status, 500, "{body}");
     assert!(
@@ -154,7 +88,7 @@ fn memory_hog_gets_500_with_its_traceback_and_the_server_keeps_serving() {
 
 #[test]
 fn oversized_bodies_get_413_before_the_handler_runs() {
-    let server = Serve::start(&limits_app(), &["--max-body-size", "1KB"]);
+    let server = Server::start_with_args(&limits_app(), &["--max-body-size", "1KB"]);
     let small = vec![b'a'; 1000];
     let reply = request("POST", &server.url("/echo"), &[], Some(&small));
     assert_eq!((reply.status, reply.body.len()), (200, 1000));
@@ -181,7 +115,7 @@ fn oversized_bodies_get_413_before_the_handler_runs() {
 
 #[test]
 fn saturated_server_answers_503_then_recovers() {
-    let server = Serve::start(
+    let server = Server::start_with_args(
         &limits_app(),
         &["--max-concurrency", "1", "--timeout", "2s"],
     );
@@ -203,7 +137,7 @@ fn saturated_server_answers_503_then_recovers() {
 
 #[test]
 fn ctrl_c_finishes_the_request_in_flight_and_exits_0() {
-    let mut server = Serve::start(&limits_app(), &["--timeout", "2s"]);
+    let mut server = Server::start_with_args(&limits_app(), &["--timeout", "2s"]);
     let in_flight = {
         let url = server.url("/sleep");
         std::thread::spawn(move || request("GET", &url, &[], None).status)

@@ -64,6 +64,21 @@ impl Server {
         }
     }
 
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Ctrl-C, then the exit code.
+    pub fn interrupt(&mut self) -> Option<i32> {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -INT failed");
+        self.child.wait().expect("wait for pyedge serve").code()
+    }
+
     /// The server's resident memory in kB (Linux `VmRSS`).
     pub fn rss_kb(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
