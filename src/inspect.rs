@@ -147,9 +147,19 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
             format!("cannot read {}: {err}", args.wasm.display()),
         )
     })?;
+    // Like `pyedge serve`, a file that is not WebAssembly is a usage error (exit 2).
+    if !bytes.starts_with(b"\0asm") {
+        return Err(failure(
+            Exit::Usage,
+            format!(
+                "{} is not a WebAssembly file (no \\0asm header)",
+                args.wasm.display()
+            ),
+        ));
+    }
     let info = inspect_bytes(&bytes).map_err(|err| {
         failure(
-            Exit::Build,
+            Exit::Usage,
             format!("{} is not valid WebAssembly: {err}", args.wasm.display()),
         )
     })?;

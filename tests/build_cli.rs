@@ -260,3 +260,31 @@ fn json_report_parses_and_adds_up() {
         .iter()
         .any(|s| s["stage"] == "pre-initialize"));
 }
+
+#[test]
+fn inspect_describes_a_component_and_refuses_other_files() {
+    let wasm = built("hello", &[]);
+    let output = pyedge(&["inspect", wasm.to_str().unwrap(), "--json"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+    assert_eq!(doc["component"], true);
+    assert_eq!(doc["size"], std::fs::metadata(&wasm).unwrap().len());
+    let exports: Vec<&str> = doc["exports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(
+        exports.iter().any(|e| e.starts_with("wasi:cli/run@")),
+        "{exports:?}"
+    );
+    assert!(doc["snapshot_memory"].as_u64().unwrap() > 1_000_000);
+
+    let dir = scratch("inspect-garbage");
+    let garbage = dir.join("notes.wasm");
+    std::fs::write(&garbage, "not wasm at all").unwrap();
+    let output = pyedge(&["inspect", garbage.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is not a WebAssembly file"));
+}
