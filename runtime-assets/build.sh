@@ -380,7 +380,7 @@ link_variant() {
     # shellcheck disable=SC2086
     run_logged "$l" $WASM_CC -O2 -nostartfiles -Wl,--no-entry \
         -Wl,--export=pyedge_bundle_desc \
-        -Wl,-z,stack-size=8388608 -Wl,--stack-first \
+        -Wl,-z,stack-size=8388608 -Wl,--stack-first -Wl,--wrap=sbrk \
         "$@" "${objs[@]}" "${libs[@]}" \
         -lwasi-emulated-signal -lwasi-emulated-getpid -lwasi-emulated-process-clocks \
         -ldl -lm -o "$objdir/$name.wasm"

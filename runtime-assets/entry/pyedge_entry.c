@@ -11,6 +11,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +99,152 @@ static PyObject *strings_from_wasi(int environ) {
 static PyObject *pyedge_environ(PyObject *self, PyObject *unused) { return strings_from_wasi(1); }
 static PyObject *pyedge_argv(PyObject *self, PyObject *unused) { return strings_from_wasi(0); }
 
+/* ---- settling the heap for the snapshot ---- */
+
+/* In CPython (Objects/object.c) but only in its internal headers: make an object immortal
+ * (reference counting skips it; a tracked container leaves the cyclic GC). */
+extern void _Py_SetImmortal(PyObject *op);
+
+struct object_stack {
+    PyObject **items;
+    size_t len, cap;
+};
+
+/* Mark an object immortal the first time it is seen and queue it for its referents;
+ * immortality is the "seen" mark, and objects already immortal (static types, interned
+ * constants) hold nothing that is not. */
+static int mark_immortal(PyObject *op, void *arg) {
+    struct object_stack *stack = arg;
+    if (op == NULL || _Py_IsImmortal(op)) {
+        return 0;
+    }
+    if (stack->len == stack->cap) {
+        size_t cap = stack->cap ? stack->cap * 2 : 4096;
+        PyObject **items = realloc(stack->items, cap * sizeof(PyObject *));
+        if (items == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        stack->items = items;
+        stack->cap = cap;
+    }
+    _Py_SetImmortal(op);
+    stack->items[stack->len++] = op;
+    return 0;
+}
+
+/* Code objects are not GC containers, so tp_traverse does not reach what they hold. */
+static int mark_code(PyCodeObject *co, struct object_stack *stack) {
+    PyObject *parts[] = {co->co_consts,   co->co_names,          co->co_exceptiontable,
+                         co->co_filename, co->co_name,           co->co_qualname,
+                         co->co_linetable, co->co_localsplusnames, co->co_localspluskinds};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        if (mark_immortal(parts[i], stack) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* _pyedge.immortalize(objects): make the objects, and everything they reach, immortal.
+ *
+ * The boot module calls it on the whole heap (gc.get_objects()) as the last step before
+ * the snapshot. A request then uses modules, functions and constants without writing their
+ * reference counts, so it does not copy-on-write the snapshot pages they live on, which
+ * is most of what a fresh instance costs. Immortal objects are never freed, which costs
+ * nothing in an instance that is thrown away after use. Returns how many were marked. */
+static PyObject *pyedge_immortalize(PyObject *self, PyObject *objects) {
+    struct object_stack stack = {NULL, 0, 0};
+    size_t marked = 0;
+    int err = 0;
+    PyObject *iter = PyObject_GetIter(objects);
+    if (iter == NULL) {
+        return NULL;
+    }
+    PyObject *item;
+    while (!err && (item = PyIter_Next(iter)) != NULL) {
+        err = mark_immortal(item, &stack);
+        Py_DECREF(item);
+    }
+    Py_DECREF(iter);
+    while (!err && !PyErr_Occurred() && stack.len > 0) {
+        PyObject *op = stack.items[--stack.len];
+        marked++;
+        traverseproc traverse = Py_TYPE(op)->tp_traverse;
+        if (PyObject_IS_GC(op) && traverse != NULL) {
+            err = traverse(op, mark_immortal, &stack);
+        } else if (PyCode_Check(op)) {
+            err = mark_code((PyCodeObject *)op, &stack);
+        }
+        if (!err) {
+            err = mark_immortal((PyObject *)Py_TYPE(op), &stack);
+        }
+    }
+    /* Leave no pointer garbage behind in freed memory: it would land in the snapshot. */
+    if (stack.items != NULL) {
+        memset(stack.items, 0, stack.cap * sizeof(PyObject *));
+    }
+    free(stack.items);
+    if (err || PyErr_Occurred()) {
+        return NULL;
+    }
+    return PyLong_FromSize_t(marked);
+}
+
+/* While set, the heap may not grow: malloc fails instead (see zero_free_heap). Volatile:
+ * the compiler assumes malloc reads no program state, and would drop the stores around it. */
+static volatile int heap_frozen;
+extern void *__real_sbrk(intptr_t increment);
+void *__wrap_sbrk(intptr_t increment) {
+    if (heap_frozen && increment > 0) {
+        errno = ENOMEM;
+        return (void *)-1;
+    }
+    return __real_sbrk(increment);
+}
+
+extern char __stack_low; /* lowest address of the stack region (set by lld) */
+
+/* Zero the stack below the current frame: build-time calls went deeper than a request
+ * will, and what they left there would land in the snapshot. A margin stays untouched
+ * for this function's own callees. */
+static void zero_dead_stack(void) {
+    char here;
+    char *end = &here - 16384;
+    if (end > &__stack_low) {
+        memset(&__stack_low, 0, (size_t)(end - &__stack_low));
+    }
+}
+
+/* Zero the heap's free memory before the snapshot is taken. Building imports, compiles and
+ * frees a lot; what malloc got back still holds those bytes, and the snapshot would carry
+ * them as data. With the heap frozen (linked with --wrap=sbrk), take every free block
+ * malloc will give, largest first, clear it and give it back. */
+static void zero_free_heap(void) {
+    void *held = NULL; /* the blocks taken, chained through their first word */
+    heap_frozen = 1;
+    for (size_t size = (size_t)1 << 26; size >= 2 * sizeof(void *); ) {
+        void *block = malloc(size);
+        if (block == NULL) {
+            size /= 2;
+            continue;
+        }
+        memset(block, 0, size);
+        *(void **)block = held;
+        held = block;
+    }
+    heap_frozen = 0;
+    while (held != NULL) {
+        void *next = *(void **)held;
+        *(void **)held = NULL;
+        free(held);
+        held = next;
+    }
+}
+
 static PyMethodDef pyedge_methods[] = {
+    {"immortalize", pyedge_immortalize, METH_O,
+     "Make each object of an iterable immortal; returns how many."},
     {"bundle", pyedge_bundle, METH_NOARGS, "The bundle zip as a read-only memoryview."},
     {"environ", pyedge_environ, METH_NOARGS, "The host's environment as KEY=VALUE bytes."},
     {"argv", pyedge_argv, METH_NOARGS, "The host's argv as bytes."},
@@ -208,6 +354,8 @@ __attribute__((export_name("pyedge_init"))) void pyedge_init(void) {
     initialize();
     __wasilibc_deinitialize_environ();
     __wasilibc_reset_preopens();
+    zero_free_heap();
+    zero_dead_stack();
 }
 
 void pyedge_ensure_initialized(void) {
