@@ -35,6 +35,13 @@ fn main() {
         println!("cargo:rerun-if-changed={}", path.display());
     }
     println!("cargo:rustc-env=PYEDGE_RUNTIME_DIR={}", dir.display());
+    // Part of the snapshot cache's key: a change of Wasmtime or wizer invalidates it.
+    println!("cargo:rerun-if-changed=Cargo.lock");
+    let lock = fs::read(manifest.join("Cargo.lock")).unwrap_or_default();
+    println!(
+        "cargo:rustc-env=PYEDGE_LOCK_SHA256={:x}",
+        Sha256::digest(&lock)
+    );
 }
 
 /// The runtime for the current `runtime-assets/`, built into the cache if missing.

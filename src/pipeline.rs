@@ -8,7 +8,7 @@ use crate::embed::{embed_bundle, EmbedInputs};
 use crate::error::{failure, Exit};
 use crate::progress::{Reporter, StageTime};
 use crate::report::{size_report, SizeReport};
-use crate::{engine, runtime, snapshot};
+use crate::{runtime, snapshot};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -65,6 +65,8 @@ pub struct BuildOutcome {
     pub world: &'static str,
     pub entry: String,
     pub snapshot: bool,
+    /// The pre-initialized module came from the cache (same module built before).
+    pub snapshot_cached: bool,
     pub sha256: String,
     pub size: SizeReport,
     pub stages: Vec<StageTime>,
@@ -102,13 +104,10 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
             },
         )
     })?;
-    let core = if opts.snapshot {
-        let engine = engine::build_engine()?;
-        reporter.stage("pre-initialize", || {
-            snapshot::snapshot_module(&engine, &core)
-        })?
+    let (core, snapshot_cached) = if opts.snapshot {
+        reporter.stage("pre-initialize", || snapshot::snapshot_module_cached(&core))?
     } else {
-        core
+        (core, false)
     };
     let core = if opts.keep_names {
         core
@@ -128,6 +127,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
         world: world.name(),
         entry: app.entry_module.clone(),
         snapshot: opts.snapshot,
+        snapshot_cached,
         sha256: hex::encode(Sha256::digest(&component)),
         size,
         stages: reporter.times().to_vec(),

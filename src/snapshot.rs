@@ -1,10 +1,14 @@
 //! Pre-initialize the runtime module with wizer: boot CPython, import the app, and keep
 //! the resulting memory as the module's initial state.
 
+use crate::engine;
 use crate::error::{failure, Exit};
 use anyhow::Result;
 use rand::SeedableRng;
-use std::time::Duration;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
 use wasmtime::{Engine, Linker, Store};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -34,6 +38,78 @@ impl HostMonotonicClock for FixedClock {
     }
     fn now(&self) -> u64 {
         0
+    }
+}
+
+/// How many pre-initialized modules the cache keeps (most recently used first).
+const CACHE_KEEP: usize = 8;
+
+/// Pre-initialize `wasm`, reusing the result of an earlier build of the same module.
+///
+/// Init sees no host state (see [`snapshot_module`]), so its result is a function of the
+/// module's bytes: the cache key is their hash, with this pyedge's version and its
+/// dependency lock (Wasmtime, wizer). Returns the module and whether it came from the cache. A cache that cannot
+/// be read or written only costs the time of a real pre-initialization.
+pub fn snapshot_module_cached(wasm: &[u8]) -> Result<(Vec<u8>, bool)> {
+    let dir = engine::cache_dir().join("snapshots");
+    let mut key = Sha256::new();
+    key.update(env!("CARGO_PKG_VERSION"));
+    key.update([0]);
+    key.update(env!("PYEDGE_LOCK_SHA256"));
+    key.update([0]);
+    key.update(wasm);
+    let path = dir.join(format!("{}.bin", hex::encode(key.finalize())));
+    if let Some(bytes) = read_cached(&path) {
+        return Ok((bytes, true));
+    }
+    let engine = engine::build_engine()?;
+    let bytes = snapshot_module(&engine, wasm)?;
+    store_cached(&dir, &path, &bytes);
+    Ok((bytes, false))
+}
+
+/// A cache entry is the SHA-256 of the module followed by the module; a damaged entry is
+/// ignored (and replaced by the next build).
+fn read_cached(path: &Path) -> Option<Vec<u8>> {
+    let mut bytes = std::fs::read(path).ok()?;
+    if bytes.len() < 32 || Sha256::digest(&bytes[32..])[..] != bytes[..32] {
+        return None;
+    }
+    // Mark it used, for pruning.
+    if let Ok(file) = std::fs::File::options().append(true).open(path) {
+        file.set_modified(SystemTime::now()).ok();
+    }
+    bytes.drain(..32);
+    Some(bytes)
+}
+
+fn store_cached(dir: &Path, path: &Path, bytes: &[u8]) {
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::Builder::new().suffix(".tmp").tempfile_in(dir)?;
+        tmp.write_all(&Sha256::digest(bytes))?;
+        tmp.write_all(bytes)?;
+        tmp.persist(path).map_err(|err| err.error)?;
+        Ok(())
+    };
+    if write().is_ok() {
+        prune_cache(dir);
+    }
+}
+
+/// Keep the [`CACHE_KEEP`] most recently used entries.
+fn prune_cache(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut found: Vec<(SystemTime, std::path::PathBuf)> = entries
+        .flatten()
+        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "bin"))
+        .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
+        .collect();
+    found.sort_by_key(|entry| std::cmp::Reverse(entry.0));
+    for (_, stale) in found.into_iter().skip(CACHE_KEEP) {
+        std::fs::remove_file(stale).ok();
     }
 }
 

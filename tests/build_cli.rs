@@ -4,6 +4,8 @@
 mod common;
 
 use common::{built, describe, fixture, pyedge, run_component, scratch};
+use std::path::Path;
+use std::process::Command;
 
 #[test]
 fn hello_runs_main_with_argv() {
@@ -287,4 +289,98 @@ fn inspect_describes_a_component_and_refuses_other_files() {
     let output = pyedge(&["inspect", garbage.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("is not a WebAssembly file"));
+}
+
+/// `pyedge build --json` with its own cache dir; returns the JSON and the output's bytes.
+fn build_with_cache(app: &Path, cache: &Path, out: &Path) -> (serde_json::Value, Vec<u8>) {
+    let output = Command::new(env!("CARGO_BIN_EXE_pyedge"))
+        .args([
+            "build",
+            app.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--json",
+        ])
+        .env("PYEDGE_CACHE_DIR", cache)
+        .output()
+        .expect("run pyedge");
+    assert!(output.status.success(), "{}", describe(&output));
+    let doc = serde_json::from_slice(&output.stdout).expect("one JSON document");
+    (doc, std::fs::read(out).unwrap())
+}
+
+/// Pre-initialization is cached by the module's hash: a second build of the same app
+/// reuses the snapshot and writes the same bytes; a damaged entry is ignored and replaced.
+#[test]
+fn snapshot_cache_reuses_and_survives_damage() {
+    let cache = scratch("snapshot-cache");
+    let out = scratch("snapshot-cache-out").join("app.wasm");
+    let app = fixture("hello");
+    let (first, bytes) = build_with_cache(&app, &cache, &out);
+    assert_eq!(first["snapshot_cached"], false);
+    let (second, again) = build_with_cache(&app, &cache, &out);
+    assert_eq!(second["snapshot_cached"], true);
+    assert!(bytes == again, "a cached snapshot changed the output");
+
+    let entries: Vec<_> = std::fs::read_dir(cache.join("snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let mut damaged = std::fs::read(&entries[0]).unwrap();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0xff;
+    std::fs::write(&entries[0], damaged).unwrap();
+    let (third, rebuilt) = build_with_cache(&app, &cache, &out);
+    assert_eq!(third["snapshot_cached"], false, "a damaged entry was used");
+    assert!(bytes == rebuilt);
+    assert_eq!(
+        build_with_cache(&app, &cache, &out).0["snapshot_cached"],
+        true
+    );
+}
+
+/// The snapshot holds the app's live heap only: what the app freed while importing is
+/// cleared before the snapshot (it does not reach the component), and what it kept is
+/// immortal (requests do not write its reference counts).
+#[test]
+fn snapshot_keeps_live_objects_immortal_and_drops_freed_memory() {
+    let app = scratch("settled-heap");
+    std::fs::write(
+        app.join("app.py"),
+        "import sys\n\
+         # 24 MB of non-zero bytes, freed before the snapshot is taken\n\
+         junk = [bytes([i % 251 + 1]) * 4000 for i in range(6000)]\n\
+         del junk\n\
+         SETTINGS = {'greeting': 'hi'}\n\
+         def main():\n\
+         \x20   print(sys.getrefcount(SETTINGS), SETTINGS['greeting'])\n",
+    )
+    .unwrap();
+    let out = app.join("app.wasm");
+    let output = pyedge(&[
+        "build",
+        app.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let memory = doc["size"]["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "snapshot memory")
+        .unwrap()["raw"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        memory < 12_000_000,
+        "freed memory reached the snapshot: {memory} bytes"
+    );
+    let run = run_component(&out, &[], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // An immortal object's count is CPython's fixed immortal value (2**30 - 1 on wasm32).
+    assert_eq!(run.stdout, format!("{} hi\n", (1u64 << 30) - 1), "{run:?}");
 }
