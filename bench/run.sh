@@ -17,6 +17,7 @@ RUNS=5 WRK_SECONDS=10
 export RUST_BACKTRACE=0
 [[ ${1:-} == --quick ]] && RUNS=3 WRK_SECONDS=5
 OUT=target/bench
+ROOT="$PWD"
 rm -rf "$OUT" && mkdir -p "$OUT"
 log() { echo "==> $*" >&2; }
 
@@ -62,17 +63,25 @@ gz() { gzip -6 -c "$1" | wc -c; }
 # ---- builds ----
 PE_GEO=fixtures/apps/geo-router CPY_GEO=bench/apps/geo-componentize-py
 PE_HELLO=fixtures/apps/hello CPY_HELLO=bench/apps/hello-componentize-py
-log "build times (cold: empty caches; warm: repeat)"
-pe_cold=() pe_warm=() cpy_cold=() cpy_warm=()
+log "build times (cold: empty caches; warm: repeat; edit: warm after changing the app)"
+# Edited builds work on copies of the apps, with a new comment line each time.
+mkdir -p "$OUT/apps" && cp -r "$PE_GEO" "$OUT/apps/geo-pyedge" && cp -r "$CPY_GEO" "$OUT/apps/geo-cpy"
+pe_cold=() pe_warm=() pe_edit=() cpy_cold=() cpy_warm=() cpy_edit=()
 for i in $(seq "$RUNS"); do
-    export PYEDGE_CACHE_DIR="$OUT/pyedge-cache-$i"
+    export PYEDGE_CACHE_DIR="$PWD/$OUT/pyedge-cache-$i"
     t0=$(date +%s.%N); "$PYEDGE" build "$PE_GEO" -o "$OUT/geo-pyedge.wasm" --json >/dev/null; t1=$(date +%s.%N)
     "$PYEDGE" build "$PE_GEO" -o "$OUT/geo-pyedge.wasm" --json >/dev/null; t2=$(date +%s.%N)
-    pe_cold+=("$(echo "$t1 - $t0" | bc)") pe_warm+=("$(echo "$t2 - $t1" | bc)")
-    rm -rf "$OUT/cpy-home-$i" && mkdir -p "$OUT/cpy-home-$i"
-    t0=$(date +%s.%N); (cd "$CPY_GEO" && HOME="$PWD/../../../$OUT/cpy-home-$i" "$CPY" -d "../../../$WIT" -w http-app componentize app -o "../../../$OUT/geo-cpy.wasm" >/dev/null); t1=$(date +%s.%N)
-    (cd "$CPY_GEO" && HOME="$PWD/../../../$OUT/cpy-home-$i" "$CPY" -d "../../../$WIT" -w http-app componentize app -o "../../../$OUT/geo-cpy.wasm" >/dev/null); t2=$(date +%s.%N)
-    cpy_cold+=("$(echo "$t1 - $t0" | bc)") cpy_warm+=("$(echo "$t2 - $t1" | bc)")
+    echo "# edit $i" >> "$OUT/apps/geo-pyedge/app.py"
+    "$PYEDGE" build "$OUT/apps/geo-pyedge" -o "$OUT/geo-pyedge-edit.wasm" --json >/dev/null; t3=$(date +%s.%N)
+    pe_cold+=("$(echo "$t1 - $t0" | bc)") pe_warm+=("$(echo "$t2 - $t1" | bc)") pe_edit+=("$(echo "$t3 - $t2" | bc)")
+    home="$PWD/$OUT/cpy-home-$i"
+    rm -rf "$home" && mkdir -p "$home"
+    cpy_build() { (cd "$1" && HOME="$home" "$CPY" -d "$ROOT/$WIT" -w http-app componentize app -o "$ROOT/$2" >/dev/null); }
+    t0=$(date +%s.%N); cpy_build "$CPY_GEO" "$OUT/geo-cpy.wasm"; t1=$(date +%s.%N)
+    cpy_build "$CPY_GEO" "$OUT/geo-cpy.wasm"; t2=$(date +%s.%N)
+    echo "# edit $i" >> "$OUT/apps/geo-cpy/app.py"
+    cpy_build "$OUT/apps/geo-cpy" "$OUT/geo-cpy-edit.wasm"; t3=$(date +%s.%N)
+    cpy_cold+=("$(echo "$t1 - $t0" | bc)") cpy_warm+=("$(echo "$t2 - $t1" | bc)") cpy_edit+=("$(echo "$t3 - $t2" | bc)")
 done
 unset PYEDGE_CACHE_DIR
 "$PYEDGE" build "$PE_HELLO" -o "$OUT/hello-pyedge.wasm" >/dev/null
@@ -131,6 +140,7 @@ python3 - <<PY
 rows = [
     ("build, cold (s)", $(median "${pe_cold[@]}"), $(median "${cpy_cold[@]}"), "lower"),
     ("build, warm (s)", $(median "${pe_warm[@]}"), $(median "${cpy_warm[@]}"), "lower"),
+    ("build, warm after edit (s)", $(median "${pe_edit[@]}"), $(median "${cpy_edit[@]}"), "lower"),
     ("size raw (MB)", $(stat -c %s "$OUT/geo-pyedge.wasm")/1e6, $(stat -c %s "$OUT/geo-cpy.wasm")/1e6, "lower"),
     ("size gzip (MB)", $(gz "$OUT/geo-pyedge.wasm")/1e6, $(gz "$OUT/geo-cpy.wasm")/1e6, "lower"),
     ("wasmtime compile (s)", $pe_compile, $cpy_compile, "lower"),

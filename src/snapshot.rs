@@ -41,6 +41,9 @@ impl HostMonotonicClock for FixedClock {
     }
 }
 
+/// What a cache entry holds; change it whenever the processing after wizer changes.
+const CACHE_FORMAT: &str = "wizer snapshot v1";
+
 /// How many pre-initialized modules the cache keeps (most recently used first).
 const CACHE_KEEP: usize = 8;
 
@@ -53,6 +56,8 @@ const CACHE_KEEP: usize = 8;
 pub fn snapshot_module_cached(wasm: &[u8]) -> Result<(Vec<u8>, bool)> {
     let dir = engine::cache_dir().join("snapshots");
     let mut key = Sha256::new();
+    key.update(CACHE_FORMAT);
+    key.update([0]);
     key.update(env!("CARGO_PKG_VERSION"));
     key.update([0]);
     key.update(env!("PYEDGE_LOCK_SHA256"));

@@ -191,7 +191,7 @@ static PyObject *pyedge_immortalize(PyObject *self, PyObject *objects) {
     return PyLong_FromSize_t(marked);
 }
 
-/* While set, the heap may not grow: malloc fails instead (see zero_free_heap). Volatile:
+/* While set, the heap may not grow: malloc fails instead (see hold_free_heap). Volatile:
  * the compiler assumes malloc reads no program state, and would drop the stores around it. */
 static volatile int heap_frozen;
 extern void *__real_sbrk(intptr_t increment);
@@ -216,14 +216,18 @@ static void zero_dead_stack(void) {
     }
 }
 
-/* Zero the heap's free memory before the snapshot is taken. Building imports, compiles and
- * frees a lot; what malloc got back still holds those bytes, and the snapshot would carry
- * them as data. With the heap frozen (linked with --wrap=sbrk), take every free block
- * malloc will give, largest first, clear it and give it back. */
-static void zero_free_heap(void) {
+/* Take all of the heap's free memory, zeroed, and keep it: the last step before the
+ * snapshot. Importing compiles and frees a lot, and what malloc got back still holds those
+ * bytes, which the snapshot would carry as data; zeroed, they are left out. Kept, they also
+ * steer a request's allocations (CPython on WASI allocates every object with malloc) to
+ * fresh memory above the snapshot, instead of into free holes scattered across hundreds of
+ * snapshot pages that each cost a copy-on-write fault. Nothing a request could use is lost:
+ * the heap grows for it instead. The heap may not grow meanwhile (see __wrap_sbrk), and
+ * blocks are taken largest first, so a big free region costs one block header. */
+static void hold_free_heap(void) {
     void *held = NULL; /* the blocks taken, chained through their first word */
     heap_frozen = 1;
-    for (size_t size = (size_t)1 << 26; size >= 2 * sizeof(void *); ) {
+    for (size_t size = (size_t)1 << 26; size >= 2 * sizeof(void *);) {
         void *block = malloc(size);
         if (block == NULL) {
             size /= 2;
@@ -234,10 +238,9 @@ static void zero_free_heap(void) {
         held = block;
     }
     heap_frozen = 0;
-    while (held != NULL) {
+    while (held != NULL) { /* clear the chain, keep the blocks */
         void *next = *(void **)held;
         *(void **)held = NULL;
-        free(held);
         held = next;
     }
 }
@@ -354,7 +357,7 @@ __attribute__((export_name("pyedge_init"))) void pyedge_init(void) {
     initialize();
     __wasilibc_deinitialize_environ();
     __wasilibc_reset_preopens();
-    zero_free_heap();
+    hold_free_heap();
     zero_dead_stack();
 }
 
