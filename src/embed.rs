@@ -4,8 +4,10 @@
 //! linear memory (the memory's minimum grows to cover them) with active data segments,
 //! and a third segment fills the runtime's `pyedge_bundle_desc` with their addresses.
 //! That region lies past `__heap_end`, so the allocator never hands it out (the C entry
-//! checks), and `memory.grow` starts above it. The same layout works with and without
-//! a wizer snapshot: with one, the bytes simply become part of the snapshot memory.
+//! checks), and `memory.grow` starts above it. With a wizer snapshot the same bytes go to
+//! the same addresses by [`memory_writes`] instead, written into the instance before init
+//! runs, so they become part of the snapshot memory while the module Wasmtime compiles
+//! for wizer stays the unchanged runtime.
 
 use anyhow::{anyhow, bail, Context, Result};
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
@@ -111,6 +113,52 @@ pub fn embed_bundle(runtime: &[u8], inputs: &EmbedInputs) -> Result<(Vec<u8>, Em
         .context("embedding produced an invalid module")?;
     Ok((
         bytes,
+        EmbedLayout {
+            bundle_addr: placed.bundle as u32,
+            bundle_len: inputs.bundle.len() as u32,
+        },
+    ))
+}
+
+/// What to write into a fresh instance of the runtime so that it carries the inputs: the
+/// same bytes at the same addresses as [`embed_bundle`]'s data segments.
+#[derive(Debug, Clone)]
+pub struct MemoryWrites {
+    /// The linear memory must be at least this many bytes.
+    pub min_bytes: u64,
+    /// (address, bytes), in order.
+    pub writes: Vec<(u32, Vec<u8>)>,
+}
+
+/// The inputs as memory writes, for pre-initialization. The module wizer compiles is then
+/// the runtime itself, byte for byte the same for every app, so Wasmtime's compilation
+/// cache always has it: editing the app does not recompile CPython.
+pub fn memory_writes(runtime: &[u8], inputs: &EmbedInputs) -> Result<(MemoryWrites, EmbedLayout)> {
+    let desc_addr = descriptor_address(runtime)?;
+    let mut base = None;
+    for payload in Parser::new(0).parse_all(runtime) {
+        if let Payload::MemorySection(reader) =
+            payload.context("the runtime module is not valid wasm")?
+        {
+            if let Some(memory) = reader.into_iter().next() {
+                base = Some(memory?.initial * PAGE);
+            }
+        }
+    }
+    let base = base.ok_or_else(|| anyhow!("runtime module has no memory section"))?;
+    let mut boot = inputs.boot_source.as_bytes().to_vec();
+    boot.push(0);
+    let placed = place(base, inputs.bundle.len(), boot.len())?;
+    let writes = vec![
+        (placed.bundle as u32, inputs.bundle.to_vec()),
+        (placed.boot as u32, boot),
+        (desc_addr, descriptor(&placed, inputs)),
+    ];
+    Ok((
+        MemoryWrites {
+            min_bytes: placed.end,
+            writes,
+        },
         EmbedLayout {
             bundle_addr: placed.bundle as u32,
             bundle_len: inputs.bundle.len() as u32,

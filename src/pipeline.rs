@@ -4,7 +4,7 @@ use crate::bundle::{collect_bundle, BootSettings, Bundle, DependencyFiles};
 use crate::component::{componentize, detect_world, strip_custom_sections, World};
 use crate::config::{resolve_app_config, AppConfig};
 use crate::deps::{resolve_for_build, wheel_install_files, DepsOptions};
-use crate::embed::{embed_bundle, EmbedInputs};
+use crate::embed::{embed_bundle, memory_writes, EmbedInputs};
 use crate::error::{failure, Exit};
 use crate::progress::{Reporter, StageTime};
 use crate::report::{size_report, SizeReport};
@@ -90,24 +90,28 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
             },
         )
     })?;
-    let (core, layout) = reporter.stage("embed", || {
-        embed_bundle(
-            world.runtime(),
-            &EmbedInputs {
-                bundle: &bundle.zip,
-                boot_source: runtime::BOOT_PY,
-                hash_seed: match opts.hash_seed {
-                    None => hash_seed(&bundle),
-                    Some(HashSeed::Fixed(seed)) => seed,
-                    Some(HashSeed::Random) => random_seed(),
-                },
-            },
-        )
-    })?;
-    let (core, snapshot_cached) = if opts.snapshot {
-        reporter.stage("pre-initialize", || snapshot::snapshot_module_cached(&core))?
+    let inputs = EmbedInputs {
+        bundle: &bundle.zip,
+        boot_source: runtime::BOOT_PY,
+        hash_seed: match opts.hash_seed {
+            None => hash_seed(&bundle),
+            Some(HashSeed::Fixed(seed)) => seed,
+            Some(HashSeed::Random) => random_seed(),
+        },
+    };
+    // With a snapshot, the inputs are written into the instance wizer runs (the module it
+    // compiles stays the runtime, always in Wasmtime's cache); without, they are data
+    // segments of the module.
+    let (core, layout, snapshot_cached) = if opts.snapshot {
+        let (writes, layout) =
+            reporter.stage("embed", || memory_writes(world.runtime(), &inputs))?;
+        let (core, cached) = reporter.stage("pre-initialize", || {
+            snapshot::snapshot_module_cached(world.runtime(), &writes)
+        })?;
+        (core, layout, cached)
     } else {
-        (core, false)
+        let (core, layout) = reporter.stage("embed", || embed_bundle(world.runtime(), &inputs))?;
+        (core, layout, false)
     };
     let core = if opts.keep_names {
         core

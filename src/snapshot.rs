@@ -1,6 +1,7 @@
 //! Pre-initialize the runtime module with wizer: boot CPython, import the app, and keep
 //! the resulting memory as the module's initial state.
 
+use crate::embed::MemoryWrites;
 use crate::engine;
 use crate::error::{failure, Exit};
 use anyhow::Result;
@@ -53,7 +54,7 @@ const CACHE_KEEP: usize = 8;
 /// module's bytes: the cache key is their hash, with this pyedge's version and its
 /// dependency lock (Wasmtime, wizer). Returns the module and whether it came from the cache. A cache that cannot
 /// be read or written only costs the time of a real pre-initialization.
-pub fn snapshot_module_cached(wasm: &[u8]) -> Result<(Vec<u8>, bool)> {
+pub fn snapshot_module_cached(wasm: &[u8], writes: &MemoryWrites) -> Result<(Vec<u8>, bool)> {
     let dir = engine::cache_dir().join("snapshots");
     let mut key = Sha256::new();
     key.update(CACHE_FORMAT);
@@ -63,12 +64,18 @@ pub fn snapshot_module_cached(wasm: &[u8]) -> Result<(Vec<u8>, bool)> {
     key.update(env!("PYEDGE_LOCK_SHA256"));
     key.update([0]);
     key.update(wasm);
+    key.update(writes.min_bytes.to_le_bytes());
+    for (addr, bytes) in &writes.writes {
+        key.update(addr.to_le_bytes());
+        key.update((bytes.len() as u64).to_le_bytes());
+        key.update(bytes);
+    }
     let path = dir.join(format!("{}.bin", hex::encode(key.finalize())));
     if let Some(bytes) = read_cached(&path) {
         return Ok((bytes, true));
     }
     let engine = engine::build_engine()?;
-    let bytes = snapshot_module(&engine, wasm)?;
+    let bytes = snapshot_module(&engine, wasm, writes)?;
     store_cached(&dir, &path, &bytes);
     Ok((bytes, false))
 }
@@ -122,14 +129,14 @@ fn prune_cache(dir: &Path) {
 ///
 /// Init sees no environment, no arguments, no files, a fixed clock and seeded
 /// randomness, so the same inputs always give the same snapshot.
-pub fn snapshot_module(engine: &Engine, wasm: &[u8]) -> Result<Vec<u8>> {
+pub fn snapshot_module(engine: &Engine, wasm: &[u8], writes: &MemoryWrites) -> Result<Vec<u8>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(snapshot_async(engine, wasm))
+    runtime.block_on(snapshot_async(engine, wasm, writes))
 }
 
-async fn snapshot_async(engine: &Engine, wasm: &[u8]) -> Result<Vec<u8>> {
+async fn snapshot_async(engine: &Engine, wasm: &[u8], writes: &MemoryWrites) -> Result<Vec<u8>> {
     let stdout = MemoryOutputPipe::new(OUTPUT_LIMIT);
     let stderr = MemoryOutputPipe::new(OUTPUT_LIMIT);
     let ctx: WasiP1Ctx = WasiCtxBuilder::new()
@@ -150,7 +157,20 @@ async fn snapshot_async(engine: &Engine, wasm: &[u8]) -> Result<Vec<u8>> {
             wasmtime_wasi::p1::add_to_linker_async(&mut linker, |cx| cx)?;
             // The HTTP runtime imports wasi:http functions that init never calls.
             linker.define_unknown_imports_as_traps(module)?;
-            linker.instantiate_async(store, module).await
+            let instance = linker.instantiate_async(&mut *store, module).await?;
+            // Put the app into memory before init runs (see embed::memory_writes).
+            let memory = instance
+                .get_memory(&mut *store, "memory")
+                .ok_or_else(|| wasmtime::format_err!("the runtime exports no `memory`"))?;
+            let pages = writes.min_bytes.div_ceil(memory.page_size(&*store));
+            let have = memory.size(&*store);
+            if pages > have {
+                memory.grow(&mut *store, pages - have)?;
+            }
+            for (addr, bytes) in &writes.writes {
+                memory.write(&mut *store, *addr as usize, bytes)?;
+            }
+            Ok(instance)
         })
         .await;
     match result {
