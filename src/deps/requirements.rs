@@ -307,6 +307,22 @@ pub fn parse_requirement(
             prefix(text, 40)
         )));
     }
+    // PEP 508 names, versions and marker variables are ASCII, and so is every marker
+    // value of the target; pep508_rs 0.9 slices inside other characters and panics
+    // (`x; extra<'' \u{d979a}`, found by the requirements_txt fuzz target).
+    if let Some(c) = text.chars().find(|c| !c.is_ascii()) {
+        return Err(usage(format!(
+            "{origin}: invalid requirement `{}`: non-ASCII character {c:?} (U+{:04X}); \
+             requirements are ASCII",
+            prefix(text, 60),
+            u32::from(c)
+        )));
+    }
+    if let Some(name) = name_with_bad_end(text) {
+        return Err(usage(format!(
+            "{origin}: invalid requirement `{text}`: `{name}` must end with a letter or digit"
+        )));
+    }
     let requirement = Requirement::from_str(text)
         .map_err(|err| usage(format!("{origin}: invalid requirement `{text}`: {err}")))?;
     if let Some(VersionOrUrl::Url(url)) = &requirement.version_or_url {
@@ -320,6 +336,30 @@ pub fn parse_requirement(
         origin: origin.to_string(),
         hashes,
     })
+}
+
+/// A package or extra name in `text` that ends with `-`, `_` or `.` (`r- x`, `a[b-]`).
+///
+/// pep508_rs 0.9 panics on those (its parser lets them through to a name check that
+/// `expect`s success; found by the requirements fuzz targets), so they are refused first.
+fn name_with_bad_end(text: &str) -> Option<&str> {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    let bad_end = |name: &str| name.ends_with(['-', '_', '.']);
+    let text = text.trim_start();
+    let end = text.find(|c| !is_name(c)).unwrap_or(text.len());
+    let name = &text[..end];
+    if bad_end(name) {
+        return Some(name);
+    }
+    let extras = text[end..].trim_start().strip_prefix('[')?;
+    let extras = extras.split(']').next().unwrap_or(extras);
+    extras
+        .split(',')
+        .map(|extra| {
+            let extra = extra.trim_start();
+            &extra[..extra.find(|c| !is_name(c)).unwrap_or(extra.len())]
+        })
+        .find(|extra| bad_end(extra))
 }
 
 /// The deepest parenthesis nesting in `text`.
@@ -531,9 +571,12 @@ fn split_option(line: &str) -> (&str, Option<&str>) {
         Some((option, rest)) => (option, Some(rest.trim())),
         None => (line, None),
     };
-    // Short options may be glued to their value: `-rbase.txt`.
-    if !option.starts_with("--") && option.len() > 2 && rest.is_none() {
-        return (&line[..2], Some(&line[2..]));
+    // Short options may be glued to their value: `-rbase.txt` (split after the second
+    // character, not byte: `-˖` is a two-character line).
+    if !option.starts_with("--") && rest.is_none() {
+        if let Some((at, _)) = line.char_indices().nth(2) {
+            return (&line[..at], Some(&line[at..]));
+        }
     }
     (option, rest.filter(|r| !r.is_empty()))
 }
@@ -723,6 +766,16 @@ mod tests {
             ("--index-url", Some("http://x/simple"))
         );
         assert_eq!(split_option("--no-index"), ("--no-index", None));
+        // Found by the requirements_txt fuzz target (minimized): sliced inside `˖`.
+        assert_eq!(split_option("-\u{2d6}"), ("-\u{2d6}", None));
+        assert_eq!(split_option("-\u{2d6}x"), ("-\u{2d6}", Some("x")));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let txt = write(dir.path(), "requirements.txt", "-\u{2d6}\n");
+        let err = message(parse_requirements_file(&txt, dir.path()));
+        assert!(
+            err.contains("requirements.txt:1: unsupported option `-\u{2d6}`"),
+            "{err}"
+        );
     }
 
     /// A file of `len` bytes that takes no disk space (zeros, sparse).
@@ -939,6 +992,62 @@ mod tests {
         parse_pyproject(&ok, "pyproject.toml", &[]).expect("under the limit");
         let over = format!("x = {}{}\n", "[".repeat(limit), "]".repeat(limit));
         assert!(message(parse_pyproject(&over, "pyproject.toml", &[])).contains("nested deeper"));
+    }
+
+    /// Inputs the fuzz targets found that made pep508_rs panic (minimized).
+    #[test]
+    fn names_ending_in_punctuation_are_errors_not_panics() {
+        for (text, name) in [
+            ("r- requirements.txt", "r-"), // requirements_txt: `-r` typed backwards
+            ("a[c-------]", "c-------"),   // pyproject_toml
+            ("pkg_ ; python_version > '3'", "pkg_"),
+            ("pkg. (>=1)", "pkg."),
+            ("pkg[ok, bad. ]", "bad."),
+            ("pkg [x_]", "x_"),
+        ] {
+            let err = message(parse_requirement(text, "requirements.txt:1", Vec::new()));
+            assert!(
+                err.contains(&format!("`{name}` must end with a letter or digit")),
+                "{err}"
+            );
+        }
+        for fine in [
+            "a-b",
+            "a.b[c-d,e_f]",
+            "a[b] >= 1 ; extra == 'x-'",
+            "a ; os_name == 'x-'",
+        ] {
+            parse_requirement(fine, "requirements.txt:1", Vec::new()).expect(fine);
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let txt = write(dir.path(), "requirements.txt", "-r base.txt\n");
+        write(dir.path(), "base.txt", "r- requirements.txt\n");
+        let err = message(parse_requirements_file(&txt, dir.path()));
+        assert!(
+            err.contains("base.txt:1: invalid requirement `r- requirements.txt`"),
+            "{err}"
+        );
+        let text = "[project]\ndependencies = [\"a[c-------]\"]\n";
+        let err = message(parse_pyproject(text, "pyproject.toml", &[]));
+        assert!(
+            err.contains("pyproject.toml:2: invalid requirement"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn non_ascii_requirements_are_errors_not_panics() {
+        // Found by the requirements_txt fuzz target (minimized): pep508_rs panicked.
+        let text = "x;extra<'' \u{d979a}";
+        let err = message(parse_requirement(text, "requirements.txt:1", Vec::new()));
+        assert!(
+            err.contains("requirements.txt:1: invalid requirement") && err.contains("non-ASCII"),
+            "{err}"
+        );
+        for text in ["caf\u{e9}", "a; os_name == '\u{e9}'", "a (>=1\u{2d6})"] {
+            let err = message(parse_requirement(text, "requirements.txt:1", Vec::new()));
+            assert!(err.contains("non-ASCII"), "{err}");
+        }
     }
 
     #[test]

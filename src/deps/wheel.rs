@@ -421,17 +421,22 @@ fn base64_urlsafe_nopad(bytes: &[u8]) -> String {
 }
 
 /// Where a wheel entry goes under `site-packages`, or `None` when it is not installed
-/// (`.data/scripts`, `.data/headers`, `.data/data`).
+/// (`.data/scripts`, `.data/headers`, `.data/data`). Empty and `.` components are dropped,
+/// so the path is always relative (`x.data/purelib//m.py` installs `m.py`, not `/m.py`).
 pub fn install_path(entry: &str) -> Option<String> {
-    let (top, rest) = match entry.split_once('/') {
-        Some(split) => split,
-        None => return Some(entry.to_string()),
-    };
-    if !top.ends_with(".data") {
-        return Some(entry.to_string());
+    let entry: Vec<&str> = entry
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect();
+    match entry.as_slice() {
+        [top, rest @ ..] if top.ends_with(".data") && !rest.is_empty() => match rest {
+            [scheme, path @ ..] if matches!(*scheme, "purelib" | "platlib") && !path.is_empty() => {
+                Some(path.join("/"))
+            }
+            _ => None,
+        },
+        parts => Some(parts.join("/")),
     }
-    let (scheme, path) = rest.split_once('/')?;
-    matches!(scheme, "purelib" | "platlib").then(|| path.to_string())
 }
 
 /// The files a wheel installs into `site-packages`, sorted by path: package code and the
@@ -559,6 +564,12 @@ mod tests {
             Some("p/m.py")
         );
         assert_eq!(install_path("x-1.0.data/scripts/tool"), None);
+        // Found by the wheel_names fuzz target: an empty component made it `/m.py`.
+        assert_eq!(
+            install_path("demo-1.0.data/purelib//m.py").as_deref(),
+            Some("m.py")
+        );
+        assert_eq!(install_path("./pkg//a.py").as_deref(), Some("pkg/a.py"));
         assert_eq!(install_path("x-1.0.data/headers/h.h"), None);
     }
 
