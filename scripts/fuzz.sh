@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Build the cargo-fuzz targets of fuzz/ and run each for a bounded time, starting from the
 # committed seeds (fuzz/corpus/<target>/) plus the corpus earlier runs grew, and print per
-# target the inputs tried, the corpus size and the crashes. Exits non-zero on any crash;
+# target the inputs tried, the corpus size and the crashes (panics, sanitizer reports,
+# inputs over 10 s or 2 GB count as crashes). Exits non-zero on any crash;
 # the input that crashed is kept under target/fuzz/artifacts/<target>/ (reproduce with
 # `target/fuzz/<triple>/release/<target> <file>`, then make it a regression test).
 #
 #   PYEDGE_FUZZ_SECONDS   seconds per target (default 30)
 #   PYEDGE_FUZZ_TARGETS   space-separated targets (default: all of `cargo fuzz list`)
-#   PYEDGE_FUZZ_SANITIZER address (default) or none
+#   PYEDGE_FUZZ_SANITIZER address (default) or none (faster; switching rebuilds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
@@ -52,7 +53,7 @@ for target in $targets; do
     set -e
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-    size=$(grep -o 'corp: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+    size=$(grep -o 'corp: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
     found=$(find "$artifacts" -type f -newer "$marker")
     crashes=$(printf '%s' "$found" | grep -c . || true)
     if [ "$status" -ne 0 ] && [ "$crashes" -eq 0 ]; then crashes=1; fi
@@ -60,6 +61,7 @@ for target in $targets; do
     if [ "$crashes" -ne 0 ]; then
         failed=1
         echo "--- $target: exit $status; crashing inputs: ${found:-none written}"
+        grep -m1 -A1 -E "panicked at|ERROR: (AddressSanitizer|libFuzzer)" "$log" || true
         echo "--- the end of $log:"
         tail -40 "$log"
     fi
