@@ -3,7 +3,8 @@
 //! The runtime is built by `runtime-assets/build.sh` (minutes, network for pinned
 //! sources) and cached outside git, keyed by a hash of everything under
 //! `runtime-assets/`. A fresh clone builds it on the first `cargo build`; later builds
-//! reuse the cache. `PYEDGE_RUNTIME_DIR` points at a prebuilt runtime instead.
+//! reuse the cache. `PYEDGE_RUNTIME_DIR` points at a prebuilt runtime instead. Without
+//! the `host` feature (the parsers only, as `fuzz/` builds them) no runtime is needed.
 
 use sha2::{Digest, Sha256};
 use std::env;
@@ -22,6 +23,9 @@ fn main() {
     println!("cargo:rerun-if-changed=runtime-assets");
     println!("cargo:rerun-if-env-changed=PYEDGE_RUNTIME_DIR");
     println!("cargo:rerun-if-env-changed=PYEDGE_CACHE_DIR");
+    if env::var_os("CARGO_FEATURE_HOST").is_none() {
+        return;
+    }
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let dir = match env::var_os("PYEDGE_RUNTIME_DIR") {
         Some(dir) => PathBuf::from(dir),

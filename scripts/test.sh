@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): format check, the Rust test suite (which builds
-# the runtime on a fresh machine), then the built components under the Wasmtime CLI.
+# the runtime on a fresh machine), bounded fuzz runs of the input parsers, then the
+# built components under the Wasmtime CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
@@ -18,6 +19,9 @@ cargo test --no-fail-fast
 
 echo "==> load test report (tests/serve_load.rs)"
 cat target/load-report.txt
+
+echo "==> fuzz (scripts/fuzz.sh)"
+bash scripts/fuzz.sh
 
 echo "==> components under the Wasmtime CLI"
 bash scripts/host-checks.sh

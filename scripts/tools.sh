@@ -40,3 +40,19 @@ ensure_test_wheels() {
     fi
     echo "$dir"
 }
+
+# Print the path of the pinned cargo-fuzz (scripts/fuzz.sh), building it from crates.io
+# into the cache dir on first use.
+CARGO_FUZZ_VERSION=0.13.2
+ensure_cargo_fuzz() {
+    local dir
+    dir="$(pyedge_cache_dir)/tools/cargo-fuzz-$CARGO_FUZZ_VERSION"
+    if [ ! -x "$dir/bin/cargo-fuzz" ]; then
+        echo "==> installing cargo-fuzz $CARGO_FUZZ_VERSION from crates.io into $dir" >&2
+        rm -rf "$dir.partial"
+        cargo install --quiet --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION" \
+            --root "$dir.partial" >&2
+        rm -rf "$dir" && mv "$dir.partial" "$dir"
+    fi
+    echo "$dir/bin/cargo-fuzz"
+}

@@ -9,6 +9,39 @@ use std::path::{Path, PathBuf};
 /// Default size budget: the common edge limit of 50 MB.
 pub const DEFAULT_BUDGET: u64 = 50_000_000;
 
+/// Largest `pyproject.toml`, and largest requirements file together with its `-r`
+/// includes, that pyedge reads: real ones are a few kilobytes, so only a broken or
+/// hostile file comes near it.
+pub const MAX_PROJECT_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Read a project file the user wrote (`pyproject.toml`, a requirements file) as UTF-8,
+/// refusing anything that is not a regular file (a FIFO or `/dev/zero` would block or
+/// never end) or that is larger than `limit` bytes; the read itself is bounded too, so a
+/// file that grows while it is read cannot get past the limit.
+pub fn read_project_file(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
+    }
+    let over = |size: u64| {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!("{size} bytes is over the limit of {limit} bytes"),
+        )
+    };
+    if meta.len() > limit {
+        return Err(over(meta.len()));
+    }
+    let mut text = String::new();
+    file.take(limit + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > limit {
+        return Err(over(text.len() as u64));
+    }
+    Ok(text)
+}
+
 /// `[tool.pyedge]` as written by the user; every field optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -62,10 +95,32 @@ pub enum StdlibSelection {
     Reachable(Vec<String>),
 }
 
+/// How deep tables, arrays and dotted keys may nest in `pyproject.toml`: the TOML
+/// reader's own limit (a test pins it), so deep nesting is an error, never a stack overflow.
+pub const MAX_TOML_NESTING: usize = 80;
+
+/// Parse `pyproject.toml` text; errors name the file (`shown`) and exit 2.
+pub fn parse_project_toml(text: &str, shown: &str) -> Result<toml::Table> {
+    toml::from_str(text).map_err(|err| {
+        if err.message().contains("recursion limit") {
+            let at = err.span().and_then(|span| text.get(..span.start));
+            let line = at.map_or(1, |before| before.matches('\n').count() + 1);
+            return failure(
+                Exit::Usage,
+                format!(
+                    "{shown}:{line}: tables, arrays or dotted keys nested deeper than \
+                     {MAX_TOML_NESTING} levels"
+                ),
+            );
+        }
+        failure(Exit::Usage, format!("{shown}: invalid TOML: {err}"))
+    })
+}
+
 /// Read `pyproject.toml`'s `[tool.pyedge]` table, if there is one.
 pub fn read_tool_config(app_dir: &Path) -> Result<ToolConfig> {
     let path = app_dir.join("pyproject.toml");
-    let text = match std::fs::read_to_string(&path) {
+    let text = match read_project_file(&path, MAX_PROJECT_FILE_BYTES) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(ToolConfig::default()),
         Err(err) => {
@@ -75,19 +130,19 @@ pub fn read_tool_config(app_dir: &Path) -> Result<ToolConfig> {
             ))
         }
     };
-    let doc: toml::Table = toml::from_str(&text).map_err(|err| {
-        failure(
-            Exit::Usage,
-            format!("{}: invalid TOML: {err}", path.display()),
-        )
-    })?;
+    parse_tool_config(&text, &path.display().to_string())
+}
+
+/// The `[tool.pyedge]` table of `pyproject.toml` text (`shown` names it in messages).
+pub fn parse_tool_config(text: &str, shown: &str) -> Result<ToolConfig> {
+    let doc = parse_project_toml(text, shown)?;
     let Some(tool) = doc.get("tool").and_then(|t| t.get("pyedge")) else {
         return Ok(ToolConfig::default());
     };
     tool.clone().try_into().map_err(|err| {
         failure(
             Exit::Usage,
-            format!("{}: invalid [tool.pyedge]: {err}", path.display()),
+            format!("{shown}: invalid [tool.pyedge]: {err}"),
         )
     })
 }

@@ -1,8 +1,6 @@
 //! `pyedge inspect`: what is inside any component or core module — size by part,
 //! imports, exports and the initial (snapshot) memory — read with wasmparser only.
 
-use crate::error::{failure, Exit};
-use crate::report::human_bytes;
 use anyhow::Result;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -140,7 +138,11 @@ fn record_module_payload(module: &mut ModuleInfo, payload: &Payload) -> Result<(
 }
 
 /// Run `pyedge inspect`.
+#[cfg(feature = "host")]
 pub fn run_inspect(args: &InspectArgs) -> Result<()> {
+    use crate::error::{failure, Exit};
+    use crate::report::human_bytes;
+
     let bytes = std::fs::read(&args.wasm).map_err(|err| {
         failure(
             Exit::Usage,

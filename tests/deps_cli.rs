@@ -285,3 +285,52 @@ fn usage_errors_exit_2_naming_file_and_line() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn huge_and_deeply_included_requirements_are_refused_with_exit_2() {
+    let cache = tempfile::tempdir().expect("cache");
+    // 100 MB (sparse: no disk used): refused by its size, before reading it.
+    let app = app_dir(&[]);
+    std::fs::File::create(app.path().join("requirements.txt"))
+        .and_then(|file| file.set_len(100 * 1024 * 1024))
+        .expect("sparse file");
+    let out = pyedge(&["check-deps", path_str(app.path())], cache.path());
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .contains("requirements.txt: 104857600 bytes is over the limit of 4194304 bytes"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A `-r` chain 100 files deep: refused at the depth limit, naming the file and line.
+    let files: Vec<(String, String)> = (0..100)
+        .map(|i| (format!("r{i}.txt"), format!("-r r{}.txt\n", i + 1)))
+        .chain([("requirements.txt".to_string(), "-r r0.txt\n".to_string())])
+        .collect();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let app = app_dir(&files);
+    let out = pyedge(&["check-deps", path_str(app.path())], cache.path());
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("r30.txt:1: -r r31.txt: includes nested deeper than 32 files"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A loop through another file.
+    let app = app_dir(&[
+        ("requirements.txt", "-r a.txt\n"),
+        ("a.txt", "-r requirements.txt\n"),
+    ]);
+    let out = pyedge(&["check-deps", path_str(app.path())], cache.path());
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("a.txt:1: requirements.txt includes itself (-r cycle)"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -6,7 +6,7 @@ use pep508_rs::PackageName;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::Path;
 use std::str::FromStr;
 
@@ -157,11 +157,25 @@ pub fn safe_entry_name(raw: &str) -> Result<String, ArchiveProblem> {
 /// refusing zip-slip names, symlinks, corrupt data and zip bombs.
 pub fn visit_entries(
     path: &Path,
+    visit: impl FnMut(&str, &[u8]) -> Result<(), ArchiveProblem>,
+) -> Result<(), ArchiveProblem> {
+    let file = open_archive(path)?;
+    visit_archive(file, visit)
+}
+
+fn open_archive(path: &Path) -> Result<File, ArchiveProblem> {
+    File::open(path).map_err(|err| ArchiveProblem::Corrupt {
+        detail: format!("cannot open: {err}"),
+    })
+}
+
+/// [`visit_entries`] on any seekable reader (a file, or bytes in memory): the same checks.
+pub fn visit_archive<R: Read + Seek>(
+    reader: R,
     mut visit: impl FnMut(&str, &[u8]) -> Result<(), ArchiveProblem>,
 ) -> Result<(), ArchiveProblem> {
     let corrupt = |detail: String| ArchiveProblem::Corrupt { detail };
-    let file = File::open(path).map_err(|err| corrupt(format!("cannot open: {err}")))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|err| corrupt(err.to_string()))?;
+    let mut zip = zip::ZipArchive::new(reader).map_err(|err| corrupt(err.to_string()))?;
     if zip.len() > MAX_ENTRIES {
         let detail = format!("{} entries (limit {MAX_ENTRIES})", zip.len());
         return Err(ArchiveProblem::Bomb { detail });
@@ -186,8 +200,8 @@ pub fn visit_entries(
 }
 
 /// Read one entry, stopping as soon as it is larger than the limits allow.
-fn read_limited(
-    entry: &mut zip::read::ZipFile<'_, File>,
+fn read_limited<R: Read>(
+    entry: &mut zip::read::ZipFile<'_, R>,
     name: &str,
     remaining: u64,
 ) -> Result<Vec<u8>, ArchiveProblem> {
@@ -235,10 +249,19 @@ pub struct WheelInfo {
 
 /// Read and verify a whole wheel: every entry is decompressed and checked against RECORD.
 pub fn inspect_wheel(path: &Path, filename: &WheelFilename) -> Result<WheelInfo, ArchiveProblem> {
+    let file = open_archive(path)?;
+    inspect_wheel_archive(file, filename)
+}
+
+/// [`inspect_wheel`] on any seekable reader (a file, or bytes in memory).
+pub fn inspect_wheel_archive<R: Read + Seek>(
+    reader: R,
+    filename: &WheelFilename,
+) -> Result<WheelInfo, ArchiveProblem> {
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut digests: BTreeMap<String, String> = BTreeMap::new();
     let mut info = WheelInfo::default();
-    visit_entries(path, |name, bytes| {
+    visit_archive(reader, |name, bytes| {
         info.entries.push((name.to_string(), bytes.len() as u64));
         if is_native_name(name) || has_native_magic(bytes) {
             info.native_files.push(name.to_string());
@@ -398,24 +421,37 @@ fn base64_urlsafe_nopad(bytes: &[u8]) -> String {
 }
 
 /// Where a wheel entry goes under `site-packages`, or `None` when it is not installed
-/// (`.data/scripts`, `.data/headers`, `.data/data`).
+/// (`.data/scripts`, `.data/headers`, `.data/data`). Empty and `.` components are dropped,
+/// so the path is always relative (`x.data/purelib//m.py` installs `m.py`, not `/m.py`).
 pub fn install_path(entry: &str) -> Option<String> {
-    let (top, rest) = match entry.split_once('/') {
-        Some(split) => split,
-        None => return Some(entry.to_string()),
-    };
-    if !top.ends_with(".data") {
-        return Some(entry.to_string());
+    let entry: Vec<&str> = entry
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect();
+    match entry.as_slice() {
+        [top, rest @ ..] if top.ends_with(".data") && !rest.is_empty() => match rest {
+            [scheme, path @ ..] if matches!(*scheme, "purelib" | "platlib") && !path.is_empty() => {
+                Some(path.join("/"))
+            }
+            _ => None,
+        },
+        parts => Some(parts.join("/")),
     }
-    let (scheme, path) = rest.split_once('/')?;
-    matches!(scheme, "purelib" | "platlib").then(|| path.to_string())
 }
 
 /// The files a wheel installs into `site-packages`, sorted by path: package code and the
 /// `.dist-info` directory (so `importlib.metadata` works); scripts and headers are skipped.
 pub fn install_files(path: &Path) -> Result<Vec<(String, Vec<u8>)>, ArchiveProblem> {
+    let file = open_archive(path)?;
+    install_archive_files(file)
+}
+
+/// [`install_files`] on any seekable reader (a file, or bytes in memory).
+pub fn install_archive_files<R: Read + Seek>(
+    reader: R,
+) -> Result<Vec<(String, Vec<u8>)>, ArchiveProblem> {
     let mut files = BTreeMap::new();
-    visit_entries(path, |name, bytes| {
+    visit_archive(reader, |name, bytes| {
         if let Some(target) = install_path(name).filter(|target| !target.is_empty()) {
             files.insert(target, bytes.to_vec());
         }
@@ -528,6 +564,12 @@ mod tests {
             Some("p/m.py")
         );
         assert_eq!(install_path("x-1.0.data/scripts/tool"), None);
+        // Found by the wheel_names fuzz target: an empty component made it `/m.py`.
+        assert_eq!(
+            install_path("demo-1.0.data/purelib//m.py").as_deref(),
+            Some("m.py")
+        );
+        assert_eq!(install_path("./pkg//a.py").as_deref(), Some("pkg/a.py"));
         assert_eq!(install_path("x-1.0.data/headers/h.h"), None);
     }
 
