@@ -67,6 +67,8 @@ log "build times (cold: empty caches; warm: repeat; edit: warm after changing th
 # Edited builds work on copies of the apps, with a new comment line each time.
 mkdir -p "$OUT/apps" && cp -r "$PE_GEO" "$OUT/apps/geo-pyedge" && cp -r "$CPY_GEO" "$OUT/apps/geo-cpy"
 pe_cold=() pe_warm=() pe_edit=() cpy_cold=() cpy_warm=() cpy_edit=()
+# cpy_build APP_DIR OUT: componentize-py with its caches under $home (set per run).
+cpy_build() { (cd "$1" && HOME="$home" "$CPY" -d "$ROOT/$WIT" -w http-app componentize app -o "$ROOT/$2" >/dev/null); }
 for i in $(seq "$RUNS"); do
     export PYEDGE_CACHE_DIR="$PWD/$OUT/pyedge-cache-$i"
     t0=$(date +%s.%N); "$PYEDGE" build "$PE_GEO" -o "$OUT/geo-pyedge.wasm" --json >/dev/null; t1=$(date +%s.%N)
@@ -76,7 +78,6 @@ for i in $(seq "$RUNS"); do
     pe_cold+=("$(echo "$t1 - $t0" | bc)") pe_warm+=("$(echo "$t2 - $t1" | bc)") pe_edit+=("$(echo "$t3 - $t2" | bc)")
     home="$PWD/$OUT/cpy-home-$i"
     rm -rf "$home" && mkdir -p "$home"
-    cpy_build() { (cd "$1" && HOME="$home" "$CPY" -d "$ROOT/$WIT" -w http-app componentize app -o "$ROOT/$2" >/dev/null); }
     t0=$(date +%s.%N); cpy_build "$CPY_GEO" "$OUT/geo-cpy.wasm"; t1=$(date +%s.%N)
     cpy_build "$CPY_GEO" "$OUT/geo-cpy.wasm"; t2=$(date +%s.%N)
     echo "# edit $i" >> "$OUT/apps/geo-cpy/app.py"

@@ -5,20 +5,11 @@ use anyhow::Result;
 use std::path::PathBuf;
 use wasmtime::{Cache, CacheConfig, Config, Engine};
 
-/// pyedge's cache directory: `PYEDGE_CACHE_DIR`, else `$XDG_CACHE_HOME/pyedge`, else
-/// `~/.cache/pyedge` (the same rule as `build.rs`). Always absolute: Wasmtime's cache
-/// refuses a relative directory, which silently turned compilation caching off.
+/// pyedge's cache directory ([`crate::deps::cache::default_root`], the same rule as
+/// `build.rs`), made absolute: Wasmtime's cache refuses a relative directory, which
+/// silently turned compilation caching off.
 pub fn cache_dir() -> PathBuf {
-    let dir = if let Some(dir) = std::env::var_os("PYEDGE_CACHE_DIR") {
-        PathBuf::from(dir)
-    } else if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
-        PathBuf::from(dir).join("pyedge")
-    } else {
-        match std::env::var_os("HOME") {
-            Some(home) => PathBuf::from(home).join(".cache").join("pyedge"),
-            None => std::env::temp_dir().join("pyedge-cache"),
-        }
-    };
+    let dir = crate::deps::cache::default_root();
     std::path::absolute(&dir).unwrap_or(dir)
 }
 

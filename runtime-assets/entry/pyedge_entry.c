@@ -225,7 +225,8 @@ static void zero_dead_stack(void) {
  * the heap grows for it instead. The heap may not grow meanwhile (see __wrap_sbrk), and
  * blocks are taken largest first, so a big free region costs one block header. */
 static void hold_free_heap(void) {
-    void *held = NULL; /* the blocks taken, chained through their first word */
+    /* Each block is stored here (volatile) so the compiler cannot treat it as unused. */
+    static void *volatile last_held;
     heap_frozen = 1;
     for (size_t size = (size_t)1 << 26; size >= 2 * sizeof(void *);) {
         void *block = malloc(size);
@@ -234,15 +235,10 @@ static void hold_free_heap(void) {
             continue;
         }
         memset(block, 0, size);
-        *(void **)block = held;
-        held = block;
+        last_held = block; /* kept, never freed */
     }
     heap_frozen = 0;
-    while (held != NULL) { /* clear the chain, keep the blocks */
-        void *next = *(void **)held;
-        *(void **)held = NULL;
-        held = next;
-    }
+    last_held = NULL;
 }
 
 static PyMethodDef pyedge_methods[] = {
