@@ -1,10 +1,8 @@
 //! HTTP handlers end to end: build fixture apps into wasi:http components, start the real
 //! `pyedge serve` on 127.0.0.1 (ephemeral port) and send it real HTTP requests.
 
-mod common;
-
-use common::serve::{request, text, Server};
-use common::{built, describe, fixture, pyedge, scratch};
+use crate::common::serve::{request, text, Server};
+use crate::common::{built, describe, fixture, pyedge, scratch};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};

@@ -1,9 +1,7 @@
 //! `pyedge build` for script apps, end to end: build fixture apps with the real binary,
 //! run the components in Wasmtime, check what they print and how they exit.
 
-mod common;
-
-use common::{built, describe, fixture, pyedge, run_component, scratch};
+use crate::common::{built, describe, fixture, pyedge, run_component, scratch};
 use std::path::Path;
 use std::process::Command;
 

@@ -1,10 +1,7 @@
 //! `pyedge check-deps` and `pyedge lock` as a user runs them, against a simple index on
 //! 127.0.0.1.
 
-#[path = "deps_support/mod.rs"]
-mod deps_support;
-
-use deps_support::*;
+use crate::deps_support::*;
 use std::path::Path;
 use std::process::{Command, Output};
 

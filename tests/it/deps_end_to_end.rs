@@ -3,13 +3,9 @@
 //! 127.0.0.1) answering real HTTP requests under `pyedge serve`; `--locked` builds; a
 //! rejected dependency; and the marker constants checked against the built runtime.
 
-mod common;
-#[path = "deps_support/mod.rs"]
-mod deps_support;
-
-use common::serve::{request, text, Server};
-use common::{describe, fixture, run_component, scratch};
-use deps_support::{sha256_hex, TestIndex, WheelSpec};
+use crate::common::serve::{request, text, Server};
+use crate::common::{describe, fixture, run_component, scratch};
+use crate::deps_support::{sha256_hex, TestIndex, WheelSpec};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -395,7 +391,7 @@ def main():
             )
             .expect("write app.py");
             let wasm = dir.join("probe.wasm");
-            let output = common::pyedge(&["build", path_str(&app), "-o", path_str(&wasm)]);
+            let output = crate::common::pyedge(&["build", path_str(&app), "-o", path_str(&wasm)]);
             assert!(output.status.success(), "{}", describe(&output));
             wasm
         })

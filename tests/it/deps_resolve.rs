@@ -1,9 +1,6 @@
 //! Dependency resolution through the library API, against a simple index on 127.0.0.1.
 
-#[path = "deps_support/mod.rs"]
-mod deps_support;
-
-use deps_support::*;
+use crate::deps_support::*;
 use pyedge::deps::resolve::Verdict;
 use pyedge::deps::{
     check_deps, lock_deps, resolve_for_build, DepsOptions, DepsReport, ResolvedSet,

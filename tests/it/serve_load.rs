@@ -3,10 +3,8 @@
 //! its kind calls for, and the server's memory must stay steady. The counts are written
 //! to target/load-report.txt (scripts/test.sh prints them).
 
-mod common;
-
-use common::built;
-use common::serve::{request, Server};
+use crate::common::built;
+use crate::common::serve::{request, Server};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,9 +1,6 @@
 //! What a pure wheel installs into the bundle's site-packages.
 
-#[path = "deps_support/mod.rs"]
-mod deps_support;
-
-use deps_support::*;
+use crate::deps_support::*;
 use pyedge::deps::wheel_install_files;
 use pyedge::error::{exit_code_of, Exit};
 

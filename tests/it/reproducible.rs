@@ -1,9 +1,7 @@
 //! Deterministic builds: the same app and runtime give the same bytes from different
 //! directories and environments, and nothing of the build machine ends up inside.
 
-mod common;
-
-use common::{describe, fixture, pyedge, run_component, scratch};
+use crate::common::{describe, fixture, pyedge, run_component, scratch};
 use std::path::Path;
 use std::process::Command;
 

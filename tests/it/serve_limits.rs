@@ -2,10 +2,8 @@
 //! (runs forever, allocates without end, sleeps), served by the real binary with small
 //! limits; every bad request gets its status and the server goes on answering.
 
-mod common;
-
-use common::serve::{request, text, Server};
-use common::{describe, pyedge, scratch};
+use crate::common::serve::{request, text, Server};
+use crate::common::{describe, pyedge, scratch};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;

@@ -1,0 +1,17 @@
+//! The integration tests, as one test binary. Every binary under tests/ links all of
+//! Wasmtime; one per file meant ten links and ten copies on disk, which filled a CI
+//! machine's disk. Run one area with a filter: `cargo test --test it http_serve::`.
+
+mod common;
+mod deps_support;
+
+mod build_cli;
+mod deps_cli;
+mod deps_end_to_end;
+mod deps_install;
+mod deps_resolve;
+mod fuzz_seeds;
+mod http_serve;
+mod reproducible;
+mod serve_limits;
+mod serve_load;
