@@ -58,7 +58,7 @@ fn cached_runtime(manifest: &Path) -> PathBuf {
         return dir;
     }
     println!(
-        "cargo:warning=building the WASI CPython runtime into {} (first build only, ~15 min)",
+        "cargo:warning=building the WASI CPython runtime into {} (first build only, about 5 min on 2 cores)",
         dir.display()
     );
     let staging = base.join(format!("{}.partial", &key[..16]));

@@ -10,6 +10,9 @@ source scripts/tools.sh
 # disk next to the test binary. Developers iterating with plain `cargo test` keep them.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
+# The whole run writes about 4 GB (target/ and the cache); say what there is up front.
+echo "==> disk: $(df -Ph . | awk 'NR==2 {print $4}') free here"
+
 echo "==> cargo fmt --check"
 cargo fmt --check
 
