@@ -406,13 +406,19 @@ def _refresh_host_state():
         key, sep, value = item.partition(b"=")
         if sep:
             env[key] = value
-    posix.environ.clear()
-    posix.environ.update(env)
-    os.environ._data.clear()
-    os.environ._data.update(env)
+    # Compare before writing: on a host that passes the build's environment (or none),
+    # rewriting would dirty snapshot pages on every request for nothing.
+    if posix.environ != env:
+        posix.environ.clear()
+        posix.environ.update(env)
+    if os.environ._data != env:
+        os.environ._data.clear()
+        os.environ._data.update(env)
     argv = [arg.decode("utf-8", "surrogateescape") for arg in _pyedge.argv()]
-    sys.argv[:] = argv or [""]
-    sys.orig_argv[:] = argv
+    if sys.argv != (argv or [""]):
+        sys.argv[:] = argv or [""]
+    if sys.orig_argv != argv:
+        sys.orig_argv[:] = argv
     if "random" in sys.modules:
         sys.modules["random"].seed()
 
