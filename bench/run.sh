@@ -94,25 +94,19 @@ pe_compile=$(hf_median "$WASMTIME compile $OUT/geo-pyedge.wasm -o $OUT/geo-pyedg
 cpy_compile=$(hf_median "$WASMTIME compile $OUT/geo-cpy.wasm -o $OUT/geo-cpy.cwasm")
 
 # ---- serve: first response, latency, throughput, memory ----
-# serve_metrics NAME CWASM [wasmtime serve flags...] -> "first_ms p50_ms p99_ms rps peak_kb"
+# serve_metrics NAME CWASM [wasmtime serve flags...]
+#   -> "first_ms listen_ms request_ms p50_ms p99_ms rps peak_kb"
 serve_metrics() {
     local name=$1 cwasm=$2; shift 2
-    local port=18080 firsts=() pid
-    for i in $(seq "$RUNS"); do
-        local t0; t0=$(date +%s%N)
-        "$WASMTIME" serve --allow-precompiled --addr "127.0.0.1:$port" "$@" "$cwasm" 2>"$OUT/$name-serve.log" &
-        pid=$!
-        until curl -fs -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; do sleep 0.002; done
-        firsts+=("$(( ($(date +%s%N) - t0) / 1000 ))")
-        kill "$pid"; wait "$pid" 2>/dev/null || true
-    done
+    local port=18080 first pid
+    first=$(python3 bench/first_response.py "$((RUNS * 4))" "$port" "$WASMTIME" "$@" "$cwasm")
     "$WASMTIME" serve --allow-precompiled --addr "127.0.0.1:$port" "$@" "$cwasm" 2>>"$OUT/$name-serve.log" &
     pid=$!
     until curl -fs -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; do sleep 0.01; done
     wrk -t1 -c1 -d"${WRK_SECONDS}s" --latency -H "x-user-location: GB" "http://127.0.0.1:$port/" >"$OUT/$name-wrk.txt"
     local peak; peak=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
     kill "$pid"; wait "$pid" 2>/dev/null || true
-    python3 - "$OUT/$name-wrk.txt" "$peak" "$(median "${firsts[@]}")" <<'PY'
+    python3 - "$OUT/$name-wrk.txt" "$peak" $first <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 def ms(label):
@@ -121,13 +115,13 @@ def ms(label):
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 if non2xx: sys.exit(f"{sys.argv[1]}: {non2xx.group(1)} failed responses")
-print(f"{float(sys.argv[3])/1000:.3f} {ms('50%'):.3f} {ms('99%'):.3f} {rps:.0f} {sys.argv[2]}")
+print(f"{sys.argv[3]} {sys.argv[4]} {sys.argv[5]} {ms('50%'):.3f} {ms('99%'):.3f} {rps:.0f} {sys.argv[2]}")
 PY
 }
 log "serve: first response, wrk latency/throughput, peak memory"
-read -r pe_first pe_p50 pe_p99 pe_rps pe_mem < <(serve_metrics pyedge "$OUT/geo-pyedge.cwasm")
+read -r pe_first pe_listen pe_req pe_p50 pe_p99 pe_rps pe_mem < <(serve_metrics pyedge "$OUT/geo-pyedge.cwasm")
 # componentize-py's component also imports wasi:cli/environment: it needs -S cli.
-read -r cpy_first cpy_p50 cpy_p99 cpy_rps cpy_mem < <(serve_metrics cpy "$OUT/geo-cpy.cwasm" -S cli)
+read -r cpy_first cpy_listen cpy_req cpy_p50 cpy_p99 cpy_rps cpy_mem < <(serve_metrics cpy "$OUT/geo-cpy.cwasm" -S cli)
 
 # ---- script app ----
 log "wasmtime run (hello script app)"
@@ -146,6 +140,8 @@ rows = [
     ("size gzip (MB)", $(gz "$OUT/geo-pyedge.wasm")/1e6, $(gz "$OUT/geo-cpy.wasm")/1e6, "lower"),
     ("wasmtime compile (s)", $pe_compile, $cpy_compile, "lower"),
     ("start to first 200 (ms)", $pe_first, $cpy_first, "lower"),
+    ("  Wasmtime CLI to listening (ms)", $pe_listen, $cpy_listen, "lower"),
+    ("  then the first request (ms)", $pe_req, $cpy_req, "lower"),
     ("p50 latency (ms)", $pe_p50, $cpy_p50, "lower"),
     ("p99 latency (ms)", $pe_p99, $cpy_p99, "lower"),
     ("requests/s (1 conn)", $pe_rps, $cpy_rps, "higher"),
