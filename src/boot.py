@@ -399,7 +399,6 @@ def _flush_stdio():
 
 def _refresh_host_state():
     """Run time: take environment, argv and randomness from this host, not the build."""
-    import os
     import posix
     env = {}
     for item in _pyedge.environ():
@@ -407,13 +406,11 @@ def _refresh_host_state():
         if sep:
             env[key] = value
     # Compare before writing: on a host that passes the build's environment (or none),
-    # rewriting would dirty snapshot pages on every request for nothing.
+    # rewriting would dirty snapshot pages on every request for nothing. os.environ wraps
+    # this same dict (os._createenviron), so it follows.
     if posix.environ != env:
         posix.environ.clear()
         posix.environ.update(env)
-    if os.environ._data != env:
-        os.environ._data.clear()
-        os.environ._data.update(env)
     argv = [arg.decode("utf-8", "surrogateescape") for arg in _pyedge.argv()]
     if sys.argv != (argv or [""]):
         sys.argv[:] = argv or [""]

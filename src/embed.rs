@@ -38,12 +38,8 @@ pub struct EmbedLayout {
 
 /// Return a copy of `runtime` that carries `inputs` in its initial memory.
 pub fn embed_bundle(runtime: &[u8], inputs: &EmbedInputs) -> Result<(Vec<u8>, EmbedLayout)> {
-    let desc_addr = descriptor_address(runtime)?;
-    let mut boot = inputs.boot_source.as_bytes().to_vec();
-    boot.push(0);
-
+    let plan = plan(runtime, inputs)?;
     let mut out = Module::new();
-    let mut layout = None;
     let mut segments_added = 0;
     for payload in Parser::new(0).parse_all(runtime) {
         let payload = payload.context("the runtime module is not valid wasm")?;
@@ -53,44 +49,29 @@ pub fn embed_bundle(runtime: &[u8], inputs: &EmbedInputs) -> Result<(Vec<u8>, Em
                 for (i, memory) in reader.clone().into_iter().enumerate() {
                     let mut ty = RoundtripReencoder.memory_type(memory?)?;
                     if i == 0 {
-                        let base = ty.minimum * PAGE;
-                        let placed = place(base, inputs.bundle.len(), boot.len())?;
-                        ty.minimum = placed.end.div_ceil(PAGE);
-                        if ty.maximum.is_some_and(|max| max < ty.minimum) {
-                            bail!(
-                                "the bundle ({} bytes) does not fit the runtime's maximum memory",
-                                inputs.bundle.len()
-                            );
-                        }
-                        layout = Some(placed);
+                        ty.minimum = plan.writes.min_bytes.div_ceil(PAGE);
                     }
                     memories.memory(ty);
                 }
                 out.section(&memories);
             }
             Payload::DataCountSection { count, .. } => {
-                out.section(&DataCountSection { count: count + 3 });
+                let count = count + plan.writes.writes.len() as u32;
+                out.section(&DataCountSection { count });
             }
             Payload::DataSection(reader) => {
-                let placed =
-                    layout.ok_or_else(|| anyhow!("runtime module has no memory section"))?;
                 let mut data = DataSection::new();
                 for segment in reader.clone() {
                     RoundtripReencoder.parse_data(&mut data, segment?)?;
                 }
-                let desc = descriptor(&placed, inputs);
-                data.active(
-                    0,
-                    &ConstExpr::i32_const(placed.bundle as i32),
-                    inputs.bundle.iter().copied(),
-                );
-                data.active(
-                    0,
-                    &ConstExpr::i32_const(placed.boot as i32),
-                    boot.iter().copied(),
-                );
-                data.active(0, &ConstExpr::i32_const(desc_addr as i32), desc);
-                segments_added = 3;
+                for (addr, bytes) in &plan.writes.writes {
+                    data.active(
+                        0,
+                        &ConstExpr::i32_const(*addr as i32),
+                        bytes.iter().copied(),
+                    );
+                }
+                segments_added = plan.writes.writes.len();
                 out.section(&data);
             }
             other => {
@@ -106,18 +87,11 @@ pub fn embed_bundle(runtime: &[u8], inputs: &EmbedInputs) -> Result<(Vec<u8>, Em
     if segments_added == 0 {
         bail!("the runtime module has no data section");
     }
-    let placed = layout.expect("set with the data section");
     let bytes = out.finish();
     wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
         .validate_all(&bytes)
         .context("embedding produced an invalid module")?;
-    Ok((
-        bytes,
-        EmbedLayout {
-            bundle_addr: placed.bundle as u32,
-            bundle_len: inputs.bundle.len() as u32,
-        },
-    ))
+    Ok((bytes, plan.layout))
 }
 
 /// What to write into a fresh instance of the runtime so that it carries the inputs: the
@@ -134,36 +108,60 @@ pub struct MemoryWrites {
 /// the runtime itself, byte for byte the same for every app, so Wasmtime's compilation
 /// cache always has it: editing the app does not recompile CPython.
 pub fn memory_writes(runtime: &[u8], inputs: &EmbedInputs) -> Result<(MemoryWrites, EmbedLayout)> {
+    let plan = plan(runtime, inputs)?;
+    Ok((plan.writes, plan.layout))
+}
+
+/// Where the inputs go in the runtime's memory and what is written there, the one layout
+/// both [`embed_bundle`] (as data segments) and [`memory_writes`] (into an instance) use.
+struct Plan {
+    writes: MemoryWrites,
+    layout: EmbedLayout,
+}
+
+fn plan(runtime: &[u8], inputs: &EmbedInputs) -> Result<Plan> {
     let desc_addr = descriptor_address(runtime)?;
-    let mut base = None;
+    let memory = first_memory(runtime)?;
+    let mut boot = inputs.boot_source.as_bytes().to_vec();
+    boot.push(0);
+    let placed = place(memory.initial * PAGE, inputs.bundle.len(), boot.len())?;
+    if memory
+        .maximum
+        .is_some_and(|max| max < placed.end.div_ceil(PAGE))
+    {
+        bail!(
+            "the bundle ({} bytes) does not fit the runtime's maximum memory",
+            inputs.bundle.len()
+        );
+    }
+    Ok(Plan {
+        writes: MemoryWrites {
+            min_bytes: placed.end,
+            writes: vec![
+                (placed.bundle as u32, inputs.bundle.to_vec()),
+                (placed.boot as u32, boot),
+                (desc_addr, descriptor(&placed, inputs)),
+            ],
+        },
+        layout: EmbedLayout {
+            bundle_addr: placed.bundle as u32,
+            bundle_len: inputs.bundle.len() as u32,
+        },
+    })
+}
+
+/// The runtime's linear memory (its first).
+fn first_memory(runtime: &[u8]) -> Result<wasmparser::MemoryType> {
     for payload in Parser::new(0).parse_all(runtime) {
         if let Payload::MemorySection(reader) =
             payload.context("the runtime module is not valid wasm")?
         {
             if let Some(memory) = reader.into_iter().next() {
-                base = Some(memory?.initial * PAGE);
+                return Ok(memory?);
             }
         }
     }
-    let base = base.ok_or_else(|| anyhow!("runtime module has no memory section"))?;
-    let mut boot = inputs.boot_source.as_bytes().to_vec();
-    boot.push(0);
-    let placed = place(base, inputs.bundle.len(), boot.len())?;
-    let writes = vec![
-        (placed.bundle as u32, inputs.bundle.to_vec()),
-        (placed.boot as u32, boot),
-        (desc_addr, descriptor(&placed, inputs)),
-    ];
-    Ok((
-        MemoryWrites {
-            min_bytes: placed.end,
-            writes,
-        },
-        EmbedLayout {
-            bundle_addr: placed.bundle as u32,
-            bundle_len: inputs.bundle.len() as u32,
-        },
-    ))
+    bail!("runtime module has no memory section")
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -51,9 +51,10 @@ const CACHE_KEEP: usize = 8;
 /// Pre-initialize `wasm`, reusing the result of an earlier build of the same module.
 ///
 /// Init sees no host state (see [`snapshot_module`]), so its result is a function of the
-/// module's bytes: the cache key is their hash, with this pyedge's version and its
-/// dependency lock (Wasmtime, wizer). Returns the module and whether it came from the cache. A cache that cannot
-/// be read or written only costs the time of a real pre-initialization.
+/// module's bytes and the writes: the cache key is their hash, with this pyedge's version
+/// and its dependency lock (Wasmtime, wizer). Returns the module and whether it came from
+/// the cache. A cache that cannot be read or written only costs the time of a real
+/// pre-initialization.
 pub fn snapshot_module_cached(wasm: &[u8], writes: &MemoryWrites) -> Result<(Vec<u8>, bool)> {
     let dir = engine::cache_dir().join("snapshots");
     let mut key = Sha256::new();
