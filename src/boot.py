@@ -251,6 +251,7 @@ sys.meta_path.insert(_FROZEN[0] + 1 if _FROZEN else 0, BundleFinder)
 
 _MAIN = None  # ("module", module) or ("script", code object)
 _HANDLER = None  # the HTTP handler: a callable taking a Request
+_DIRECT_STDIO = ()  # streams that write through (see _direct_stdio): never flushed
 
 
 def _top_level_imports(tree):
@@ -334,10 +335,30 @@ def _warm_request_path():
         _HANDLER = handler
 
 
+def _direct_stdio():
+    """Build time, HTTP world: stdout and stderr write straight through to the host, as
+    with `python -u`. A handler's log line is out when print() returns (a later trap
+    cannot lose it), and a request ends with nothing to flush: flushing buffered streams
+    rewrote their state on snapshot pages, a copy-on-write fault on every request."""
+    global _DIRECT_STDIO
+    import io
+    streams = []
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        old = getattr(sys, name)
+        old.flush()
+        raw = io.FileIO(fd, "w", closefd=False)
+        new = io.TextIOWrapper(raw, encoding=old.encoding, errors=old.errors, write_through=True)
+        setattr(sys, name, new)
+        setattr(sys, f"__{name}__", new)
+        streams.append(new)
+    _DIRECT_STDIO = tuple(streams)
+
+
 def _prepare_http(entry, path):
     """Build time: import the app and find its HTTP handler."""
     global _HANDLER
     import importlib
+    _direct_stdio()
     import pyedge.http  # noqa: F401  (pre-loaded: every request uses it)
     module = importlib.import_module(entry)
     handler = getattr(module, "handle_request", None)
@@ -391,6 +412,8 @@ def handle_http(method, uri, headers, body):
 
 def _flush_stdio():
     for stream in (sys.stdout, sys.stderr):
+        if stream in _DIRECT_STDIO:
+            continue  # nothing buffered, and flushing would still write stream state
         try:
             stream.flush()
         except Exception:
