@@ -206,8 +206,10 @@ def _bundle_distribution(root, dist_info):
     """An `importlib.metadata.Distribution` reading `dist_info` from the bundle."""
     global _DISTRIBUTION_CLASS
     if _DISTRIBUTION_CLASS is None:
-        import pathlib
-        from importlib.metadata import Distribution
+        # Looked up, not imported: importlib.metadata (which imports pathlib) is the only
+        # caller, and an import statement here would make every bundle carry both.
+        pathlib = sys.modules["pathlib"]
+        Distribution = sys.modules["importlib.metadata"].Distribution
 
         class BundlePath(pathlib.PurePosixPath):
             """A path into the bundle (what `Distribution.files` entries locate to)."""
@@ -245,6 +247,31 @@ def _bundle_distribution(root, dist_info):
 # codecs, io...) need no compiling; everything else comes from the bundle.
 _FROZEN = [i for i, f in enumerate(sys.meta_path) if getattr(f, "__name__", "") == "FrozenImporter"]
 sys.meta_path.insert(_FROZEN[0] + 1 if _FROZEN else 0, BundleFinder)
+
+
+def _print_exception():
+    """Print the exception being handled, as traceback.print_exc() does, plus a hint when
+    it is (or was caused by) an import of a stdlib module this bundle left out."""
+    import traceback
+    traceback.print_exc()
+    exc = sys.exc_info()[1]
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        name = getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
+        if name and "pyedge.omitted" in _INDEX:
+            omitted = "\n" + read("pyedge.omitted").decode("utf-8") + "\n"
+            top = name.partition(".")[0]
+            if f"\n{name}\n" in omitted or f"\n{top}\n" in omitted:
+                print(
+                    f"pyedge: {name!r} is in the standard library but not in this build: "
+                    "pyedge bundles the stdlib modules that import statements reach, and "
+                    "none reaches this one. Add it to [tool.pyedge] stdlib-include "
+                    "(or set stdlib = \"all\") and rebuild.",
+                    file=sys.stderr,
+                )
+                return
+        exc = exc.__cause__ or exc.__context__
 
 
 # ---- after the interpreter's main initialization ----
@@ -402,9 +429,8 @@ def handle_http(method, uri, headers, body):
         items = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out.items_all()]
         return status, items, data
     except BaseException:
-        import traceback
         print(f"pyedge: exception in handle_request for {method} {uri}", file=sys.stderr)
-        traceback.print_exc()
+        _print_exception()
         return _plain(500, "Internal Server Error\n")
     finally:
         _flush_stdio()
@@ -470,8 +496,7 @@ def run_cli():
     except SystemExit as exc:
         return _exit_code(exc)
     except BaseException:
-        import traceback
-        traceback.print_exc()
+        _print_exception()
         return 1
     finally:
         _flush_stdio()
@@ -488,7 +513,6 @@ def pre_initialize():
         print(f"pyedge: the app called sys.exit({exc.code!r}) while being imported",
               file=sys.stderr)
     except BaseException:
-        import traceback
-        traceback.print_exc()
+        _print_exception()
     sys.stderr.flush()
     return 1

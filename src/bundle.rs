@@ -6,7 +6,7 @@
 //! the standard library, and `pyedge.cfg` the boot configuration.
 
 use crate::config::{AppConfig, StdlibSelection};
-use crate::imports::scan_imports;
+use crate::imports::{scan_imports, scan_imports_split};
 use crate::runtime;
 use anyhow::{Context, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -205,6 +205,8 @@ fn copy_stdlib(
         StdlibSelection::All => None,
         StdlibSelection::Reachable(extra) => Some(reachable_stdlib(&mut stdlib, imported, extra)?),
     };
+    // Modules left out, for the hint boot.py prints when an import of one fails.
+    let mut omitted = Vec::new();
     for index in 0..stdlib.len() {
         let file = stdlib.by_index_raw(index)?;
         let name = file.name().to_string();
@@ -217,10 +219,20 @@ fn copy_stdlib(
         }
         if let Some(keep) = &keep {
             if !keep_stdlib_entry(&name, keep) {
+                if let Some(stem) = name
+                    .strip_suffix("/__init__.py")
+                    .or_else(|| name.strip_suffix(".py"))
+                {
+                    omitted.push(stem.replace('/', "."));
+                }
                 continue;
             }
         }
         zip.raw_copy_file_rename(file, format!("{STDLIB_ROOT}/{name}"))?;
+    }
+    if !omitted.is_empty() {
+        omitted.sort();
+        add_file(zip, "pyedge.omitted", omitted.join("\n").as_bytes())?;
     }
     Ok(())
 }
@@ -305,12 +317,74 @@ fn reachable_stdlib(
                 .map(|(p, _)| p.to_string())
                 .unwrap_or_default()
         };
-        // Lazy imports inside stdlib functions count too (importlib.metadata,
-        // email, ... import helpers on first use): bundling them is cheaper than a
-        // run-time ImportError.
-        pending.extend(scan_imports(&source, &package));
+        // Lazy imports inside stdlib functions count too (importlib.metadata, email, ...
+        // import helpers on first use): bundling them is cheaper than a run-time
+        // ImportError. Except where the walk would only collect dead weight: see
+        // STDLIB_NOT_FOLLOWED and STDLIB_FALLBACKS. A stdlib module never runs as a
+        // script here, so its `if __name__ == "__main__":` block is skipped.
+        let found = scan_imports_split(&source, &package);
+        let eager = found
+            .eager
+            .into_iter()
+            .filter(|m| !names_any(m, STDLIB_FALLBACKS));
+        let lazy = found
+            .lazy
+            .into_iter()
+            .filter(|m| !names_any(m, STDLIB_FALLBACKS) && !names_any(m, STDLIB_NOT_FOLLOWED));
+        pending.extend(eager.chain(lazy));
     }
     Ok(keep)
+}
+
+/// Tools with nothing to do in an edge app, which stdlib functions import on demand
+/// (`breakpoint()` → pdb, `help()` → pydoc, `os.popen` → subprocess, ...): debuggers,
+/// REPLs, documentation, test runners, profilers, terminals, processes, and modules whose
+/// C part the WASI runtime lacks. The walk does not follow such a lazy import, so a
+/// handler that imports `email` does not carry a debugger. They are bundled when the
+/// app or a dependency imports them, or through `stdlib-include`.
+const STDLIB_NOT_FOLLOWED: &[&str] = &[
+    "_pyrepl",
+    "bdb",
+    "bz2",
+    "cProfile",
+    "code",
+    "codeop",
+    "concurrent.futures.process",
+    "ctypes",
+    "curses",
+    "doctest",
+    "getpass",
+    "lzma",
+    "multiprocessing",
+    "pdb",
+    "profile",
+    "pstats",
+    "pty",
+    "pydoc",
+    "readline",
+    "rlcompleter",
+    "sqlite3",
+    "subprocess",
+    "timeit",
+    "trace",
+    "tracemalloc",
+    "tty",
+    "unittest",
+    "webbrowser",
+];
+
+/// Pure-Python copies of modules the runtime has in C (`_decimal`, `_datetime`, `_io`):
+/// stdlib imports them only if the C module is missing, which it is not here.
+const STDLIB_FALLBACKS: &[&str] = &["_pydecimal", "_pydatetime", "_pyio"];
+
+/// Whether `module` is one of `names` or inside one of them.
+fn names_any(module: &str, names: &[&str]) -> bool {
+    names.iter().any(|n| {
+        module == *n
+            || module
+                .strip_prefix(n)
+                .is_some_and(|rest| rest.starts_with('.'))
+    })
 }
 
 /// The package a file at `rel` (relative to a search root) belongs to.

@@ -5,28 +5,96 @@
 //! anywhere in a file (also inside functions, so lazy imports are kept), plus
 //! `import_module("x")` / `__import__("x")` with a literal name. A false positive only
 //! keeps a module; code that builds module names at run time must list them in
-//! `[tool.pyedge] stdlib-include`.
+//! `[tool.pyedge] stdlib-include`. For the standard library's own files the scan also
+//! tells eager imports from lazy ones (see [`scan_imports_split`]), so the walk can leave
+//! a debugger that some stdlib function imports on demand out of a web handler.
 
 use std::collections::BTreeSet;
 
 /// Module names `source` may import. `package` is the module's package (for relative
 /// imports); `""` at the top level.
 pub fn scan_imports(source: &str, package: &str) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
+    let ScannedImports {
+        mut eager,
+        lazy,
+        main_block,
+    } = scan_imports_split(source, package);
+    eager.extend(lazy);
+    eager.extend(main_block);
+    eager
+}
+
+/// A module's imports, split by when they run.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ScannedImports {
+    /// Run when the module is imported: top level, also inside `if`/`try`/`class`.
+    pub eager: BTreeSet<String>,
+    /// Run only when a function is called: inside a `def` body.
+    pub lazy: BTreeSet<String>,
+    /// Run only when the file runs as a script: inside `if __name__ == "__main__":`.
+    pub main_block: BTreeSet<String>,
+}
+
+/// [`scan_imports`], split by when the imports run: on import, in a function, or only
+/// when the file runs as a script (`if __name__ == "__main__":`).
+///
+/// Blocks are told apart by indentation alone. A line that only looks less indented (a
+/// multi-line string in a function) ends the function early, which makes later imports
+/// eager: the mistake keeps modules, it never drops one.
+pub fn scan_imports_split(source: &str, package: &str) -> ScannedImports {
+    let mut found = ScannedImports::default();
+    let mut def_indent: Option<usize> = None;
+    let mut main_indent: Option<usize> = None;
     for line in logical_lines(source) {
-        let line = line.trim_start();
-        if let Some(rest) = line.strip_prefix("import ") {
-            for item in rest.split(',') {
-                let name = item.split_whitespace().next().unwrap_or("");
-                add_dotted(&mut found, name);
-            }
-        } else if let Some(rest) = line.strip_prefix("from ") {
-            let mut parts = rest.splitn(2, " import ");
-            let base = parts.next().unwrap_or("").trim();
-            let Some(module) = resolve_relative(base, package) else {
-                continue;
-            };
-            add_dotted(&mut found, &module);
+        let text = line.trim_start();
+        if text.trim_end().is_empty() {
+            continue;
+        }
+        let indent = line.len() - text.len();
+        if def_indent.is_some_and(|d| indent <= d) {
+            def_indent = None;
+        }
+        if main_indent.is_some_and(|m| indent <= m) {
+            main_indent = None;
+        }
+        if main_indent.is_none() && is_main_guard(text) {
+            main_indent = Some(indent);
+            continue;
+        }
+        let set = if main_indent.is_some() {
+            &mut found.main_block
+        } else if def_indent.is_some() {
+            &mut found.lazy
+        } else {
+            &mut found.eager
+        };
+        scan_line(text, package, set);
+        if def_indent.is_none() && (text.starts_with("def ") || text.starts_with("async def ")) {
+            def_indent = Some(indent);
+        }
+    }
+    found
+}
+
+/// `if __name__ == "__main__":` (either quote, either operand order).
+fn is_main_guard(text: &str) -> bool {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let compact = compact.replace('\'', "\"");
+    compact == "if__name__==\"__main__\":" || compact == "if\"__main__\"==__name__:"
+}
+
+/// The imports one logical line names, added to `found`.
+fn scan_line(line: &str, package: &str, found: &mut BTreeSet<String>) {
+    if let Some(rest) = line.strip_prefix("import ") {
+        for item in rest.split(',') {
+            let name = item.split_whitespace().next().unwrap_or("");
+            add_dotted(found, name);
+        }
+    } else if let Some(rest) = line.strip_prefix("from ") {
+        let mut parts = rest.splitn(2, " import ");
+        let base = parts.next().unwrap_or("").trim();
+        if let Some(module) = resolve_relative(base, package) {
+            add_dotted(found, &module);
             let names = parts.next().unwrap_or("");
             for item in names
                 .trim_matches(|c| c == '(' || c == ')' || c == ' ')
@@ -43,15 +111,14 @@ pub fn scan_imports(source: &str, package: &str) -> BTreeSet<String> {
                 }
             }
         }
-        for marker in ["import_module(", "__import__("] {
-            for (at, _) in line.match_indices(marker) {
-                if let Some(name) = string_literal(&line[at + marker.len()..]) {
-                    add_dotted(&mut found, &name);
-                }
+    }
+    for marker in ["import_module(", "__import__("] {
+        for (at, _) in line.match_indices(marker) {
+            if let Some(name) = string_literal(&line[at + marker.len()..]) {
+                add_dotted(found, &name);
             }
         }
     }
-    found
 }
 
 /// Join `\` continuations and parenthesized import lists into single lines.
@@ -129,7 +196,7 @@ fn is_dotted(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::scan_imports;
+    use super::{scan_imports, scan_imports_split};
 
     fn names(source: &str, package: &str) -> Vec<String> {
         scan_imports(source, package).into_iter().collect()
@@ -178,5 +245,48 @@ mod tests {
             names("from ..util import x\n", "a.b.c"),
             ["a", "a.b", "a.b.util", "a.b.util.x"]
         );
+    }
+
+    #[test]
+    fn splits_eager_from_lazy_and_skips_the_main_guard() {
+        let source = "import os\ntry:\n    import _decimal\nexcept ImportError:\n    import _pydecimal\n\nclass A:\n    import json\n\n    def method(self):\n        import pdb\n        x = 1\n\n    import csv\n\nasync def f():\n    from email import message\n\nimport re\n\nif __name__ == '__main__':\n    import doctest\n\nimport zlib\n";
+        let found = scan_imports_split(source, "");
+        let eager: Vec<&str> = found.eager.iter().map(String::as_str).collect();
+        let lazy: Vec<&str> = found.lazy.iter().map(String::as_str).collect();
+        assert_eq!(
+            eager,
+            ["_decimal", "_pydecimal", "csv", "json", "os", "re", "zlib"]
+        );
+        assert_eq!(lazy, ["email", "email.message", "pdb"]);
+        assert_eq!(
+            found.main_block.into_iter().collect::<Vec<_>>(),
+            ["doctest"]
+        );
+        // An app's own file may run as a script: the combined scan keeps every part.
+        assert!(scan_imports(source, "").contains("doctest"));
+        assert!(scan_imports(source, "").contains("pdb"));
+    }
+
+    #[test]
+    fn main_guard_spellings() {
+        for guard in [
+            "if __name__ == \"__main__\":",
+            "if __name__=='__main__':",
+            "if '__main__' == __name__:",
+        ] {
+            let source = format!("{guard}\n    import doctest\nimport json\n");
+            let found = scan_imports_split(&source, "");
+            assert_eq!(
+                found.eager.into_iter().collect::<Vec<_>>(),
+                ["json"],
+                "{guard}"
+            );
+            assert!(found.lazy.is_empty(), "{guard}");
+            assert_eq!(
+                found.main_block.into_iter().collect::<Vec<_>>(),
+                ["doctest"],
+                "{guard}"
+            );
+        }
     }
 }

@@ -72,6 +72,56 @@ fn stdlib_modules_import_lazily_with_no_filesystem() {
     assert_eq!(doc["zoneinfo"], "zoneinfo");
 }
 
+/// `stdlib = "reachable"` leaves out what no import statement reaches. Importing such a
+/// module by a computed name fails with a hint naming the fix, and `stdlib-include`
+/// brings it back.
+#[test]
+fn omitted_stdlib_module_names_the_fix_and_stdlib_include_keeps_it() {
+    let wasm = built("dynamic-import", &[]);
+    let reached = run_component(&wasm, &["json"], &[]);
+    assert_eq!(reached.code, 0, "{reached:?}");
+    assert_eq!(reached.stdout, "imported json\n");
+
+    let omitted = run_component(&wasm, &["doctest"], &[]);
+    assert_eq!(omitted.code, 1, "{omitted:?}");
+    assert!(
+        omitted
+            .stderr
+            .contains("ModuleNotFoundError: No module named 'doctest'"),
+        "{}",
+        omitted.stderr
+    );
+    assert!(
+        omitted
+            .stderr
+            .contains("pyedge: 'doctest' is in the standard library but not in this build")
+            && omitted.stderr.contains("[tool.pyedge] stdlib-include"),
+        "{}",
+        omitted.stderr
+    );
+    let unknown = run_component(&wasm, &["no_such_module"], &[]);
+    assert_eq!(unknown.code, 1, "{unknown:?}");
+    assert!(
+        !unknown.stderr.contains("stdlib-include"),
+        "a module that is not in the stdlib got the hint: {}",
+        unknown.stderr
+    );
+
+    let dir = scratch("dynamic-import-include");
+    std::fs::copy(fixture("dynamic-import").join("app.py"), dir.join("app.py")).unwrap();
+    std::fs::write(
+        dir.join("pyproject.toml"),
+        "[project]\nname = \"dynamic-import\"\nversion = \"0.1.0\"\n\n[tool.pyedge]\nstdlib-include = [\"doctest\"]\n",
+    )
+    .unwrap();
+    let out = dir.join("app.wasm");
+    let build = pyedge(&["build", dir.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(build.status.success(), "{}", describe(&build));
+    let included = run_component(&out, &["doctest"], &[]);
+    assert_eq!(included.code, 0, "{included:?}");
+    assert_eq!(included.stdout, "imported doctest\n");
+}
+
 #[test]
 fn random_differs_between_two_runs_of_one_component() {
     let wasm = built("random", &[]);
