@@ -235,3 +235,52 @@ fn gateway_checks_tokens_and_forwards_to_the_origin() {
         "token forwarded to origin"
     );
 }
+
+/// `send()` takes an absolute http(s) URL: the path and query reach the origin, the
+/// fragment does not, the scheme is case-insensitive; anything else is an HttpError.
+#[test]
+fn send_splits_absolute_urls_and_refuses_others() {
+    let (origin, seen) = start_origin();
+    let wasm = built("outbound", &[]);
+    let server = Server::start(&wasm);
+    let get = |target: &str| {
+        let reply = request("GET", &server.base, &[("x-target", target)], None);
+        (reply.status, text(&reply))
+    };
+    let upper = origin.replacen("http://", "HTTP://", 1);
+    for (target, path) in [
+        (format!("{origin}/a/b?x=1&y=2#part"), "/a/b?x=1&y=2"),
+        (format!("{origin}?q=1"), "/?q=1"),
+        (origin.clone(), "/"),
+        (format!("{upper}/up"), "/up"),
+    ] {
+        assert_eq!(
+            get(&target),
+            (
+                200,
+                format!("origin saw {path} for user  with 0 body bytes")
+            ),
+            "{target}: {}",
+            server.stderr()
+        );
+    }
+    assert_eq!(seen.lock().unwrap().len(), 4);
+    for bad in [
+        "ftp://127.0.0.1/file",
+        "http:///no-authority",
+        "/relative/path",
+        "127.0.0.1:8080/no-scheme",
+    ] {
+        let (status, body) = get(bad);
+        assert_eq!(status, 502, "{bad}: {body}");
+        assert!(
+            body.contains("send() needs an absolute http:// or https:// URL"),
+            "{bad}: {body}"
+        );
+    }
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        4,
+        "a refused URL reached the origin"
+    );
+}
