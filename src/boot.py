@@ -259,10 +259,9 @@ def _print_exception():
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         name = getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
-        if name and "pyedge.omitted" in _INDEX:
-            omitted = "\n" + read("pyedge.omitted").decode("utf-8") + "\n"
-            top = name.partition(".")[0]
-            if f"\n{name}\n" in omitted or f"\n{top}\n" in omitted:
+        if name:
+            omitted = _omitted()
+            if name in omitted or name.partition(".")[0] in omitted:
                 print(
                     f"pyedge: {name!r} is in the standard library but not in this build: "
                     "pyedge bundles the stdlib modules that import statements reach, and "
@@ -272,6 +271,30 @@ def _print_exception():
                 )
                 return
         exc = exc.__cause__ or exc.__context__
+
+
+def _omitted():
+    """The stdlib modules this build left out (the bundle's pyedge.omitted)."""
+    if "pyedge.omitted" not in _INDEX:
+        return frozenset()
+    return frozenset(read("pyedge.omitted").decode("utf-8").split("\n"))
+
+
+def _omitted_codec(encoding):
+    """Codec search function after the stdlib's: a codec whose module this build left
+    out fails with a LookupError that says so and names the fix."""
+    import encodings
+    normal = encodings.normalize_encoding(encoding).lower()
+    aliases = encodings.aliases.aliases
+    module = aliases.get(normal) or aliases.get(normal.replace(".", "_")) or normal
+    if f"encodings.{module}" in _omitted():
+        raise LookupError(
+            f"unknown encoding: {encoding} (pyedge: its codec module encodings.{module} is "
+            "in the standard library but not in this build: pyedge keeps the common codecs "
+            "and those named by a literal in encode/decode/lookup calls. Add "
+            f"\"encodings.{module}\" to [tool.pyedge] stdlib-include and rebuild.)"
+        )
+    return None
 
 
 # ---- after the interpreter's main initialization ----
@@ -301,6 +324,8 @@ def prepare():
     """Build time: import the app (or a script's imports) so the snapshot holds them."""
     global _MAIN
     import os  # noqa: F401  (every run refreshes os.environ: keep it in the snapshot)
+    import codecs
+    codecs.register(_omitted_codec)
     sys.path[:] = ["/" + root for root in ROOTS]
     sys.argv[:] = [""]
     entry = CONFIG["entry"]

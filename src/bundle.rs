@@ -6,7 +6,7 @@
 //! the standard library, and `pyedge.cfg` the boot configuration.
 
 use crate::config::{AppConfig, StdlibSelection};
-use crate::imports::{scan_imports, scan_imports_split};
+use crate::imports::{scan_codec_names, scan_imports, scan_imports_split};
 use crate::runtime;
 use anyhow::{Context, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -110,13 +110,14 @@ pub fn collect_bundle(
 
     // Every module name the bundled Python imports: where the stdlib walk starts.
     let mut imported = scan_imports(runtime::BOOT_PY, "");
+    // Codec names passed to encode/decode/lookup: their `encodings.*` modules are kept.
+    let mut codecs = BTreeSet::new();
     let mut add_python =
         |zip: &mut ZipWriter<Cursor<Vec<u8>>>, name: &str, rel: &str, data: &[u8]| {
             if rel.ends_with(".py") {
-                imported.extend(scan_imports(
-                    &String::from_utf8_lossy(data),
-                    &package_of(rel),
-                ));
+                let source = String::from_utf8_lossy(data);
+                imported.extend(scan_imports(&source, &package_of(rel)));
+                codecs.extend(scan_codec_names(&source));
             }
             add_file(zip, name, data)
         };
@@ -144,7 +145,7 @@ pub fn collect_bundle(
             source.as_bytes(),
         )?;
     }
-    copy_stdlib(&mut zip, &app.stdlib, imported)?;
+    copy_stdlib(&mut zip, &app.stdlib, imported, codecs)?;
     let zip = zip.finish()?.into_inner();
 
     let mut bundle = Bundle {
@@ -198,12 +199,15 @@ fn copy_stdlib(
     zip: &mut ZipWriter<Cursor<Vec<u8>>>,
     selection: &StdlibSelection,
     imported: BTreeSet<String>,
+    codecs: BTreeSet<String>,
 ) -> Result<()> {
     let mut stdlib = ZipArchive::new(Cursor::new(runtime::STDLIB_ZIP))
         .context("the embedded stdlib.zip is corrupt")?;
     let keep = match selection {
         StdlibSelection::All => None,
-        StdlibSelection::Reachable(extra) => Some(reachable_stdlib(&mut stdlib, imported, extra)?),
+        StdlibSelection::Reachable(extra) => {
+            Some(reachable_stdlib(&mut stdlib, imported, codecs, extra)?)
+        }
     };
     // Modules left out, for the hint boot.py prints when an import of one fails.
     let mut omitted = Vec::new();
@@ -242,6 +246,7 @@ fn copy_stdlib(
 /// error display).
 const STDLIB_ALWAYS: &[&str] = &[
     "encodings",
+    "encodings.aliases",
     "_strptime",
     "traceback",
     "linecache",
@@ -249,6 +254,30 @@ const STDLIB_ALWAYS: &[&str] = &[
     "_colorize",
     // sysconfig imports its data module by a computed name.
     "_sysconfigdata__wasi_wasm32-wasi",
+];
+
+/// Codecs kept in every bundle: the Unicode encodings, ASCII and Latin-1 (which the
+/// interpreter, `io`, `json`, `email` and HTTP use under their many aliases), Windows'
+/// Latin-1 superset, and the bytes-to-bytes codecs. Any other codec (the legacy 8-bit
+/// code pages, the CJK codecs with their large C tables, `idna`) is kept when a literal
+/// name reaches it (see [`scan_codec_names`]) or through `stdlib-include`.
+const DEFAULT_CODECS: &[&str] = &[
+    "ascii",
+    "latin_1",
+    "utf_8",
+    "utf_8_sig",
+    "utf_16",
+    "utf_16_le",
+    "utf_16_be",
+    "utf_32",
+    "utf_32_le",
+    "utf_32_be",
+    "unicode_escape",
+    "raw_unicode_escape",
+    "charmap",
+    "cp1252",
+    "base64_codec",
+    "hex_codec",
 ];
 
 /// Keep a `.py` file when its module is reachable, and a data file when its package is.
@@ -264,9 +293,48 @@ fn keep_stdlib_entry(name: &str, keep: &BTreeSet<String>) -> bool {
             .unwrap_or_default(),
     };
     keep.contains(&module)
-        || STDLIB_ALWAYS
-            .iter()
-            .any(|p| module == *p || module.starts_with(&format!("{p}.")))
+}
+
+/// Codec alias → codec module name, from the stdlib's `encodings/aliases.py` (a dict
+/// literal, one `'alias': 'module',` per line).
+fn codec_aliases(stdlib: &mut ZipArchive<Cursor<&[u8]>>) -> BTreeMap<String, String> {
+    let mut source = String::new();
+    if let Ok(mut file) = stdlib.by_name("encodings/aliases.py") {
+        file.read_to_string(&mut source).ok();
+    }
+    source
+        .lines()
+        .filter_map(|line| {
+            let mut quoted = line.split('\'').skip(1).step_by(2);
+            let alias = quoted.next()?;
+            let module = quoted.next()?;
+            line.contains(':')
+                .then(|| (alias.to_string(), module.to_string()))
+        })
+        .collect()
+}
+
+/// The `encodings` submodule `codec` names, as `encodings.search_function` finds it:
+/// normalized (lower case, punctuation runs to `_`), then through the alias table.
+fn codec_module(codec: &str, aliases: &BTreeMap<String, String>) -> String {
+    let mut normal = String::new();
+    let mut gap = false;
+    for c in codec.chars() {
+        if c.is_ascii_alphanumeric() || c == '.' {
+            if gap && !normal.is_empty() {
+                normal.push('_');
+            }
+            normal.push(c.to_ascii_lowercase());
+            gap = false;
+        } else {
+            gap = true;
+        }
+    }
+    let module = aliases
+        .get(&normal)
+        .or_else(|| aliases.get(&normal.replace('.', "_")))
+        .unwrap_or(&normal);
+    format!("encodings.{module}")
 }
 
 /// Module name → zip entry for every stdlib module.
@@ -284,15 +352,21 @@ fn stdlib_index(stdlib: &mut ZipArchive<Cursor<&[u8]>>) -> BTreeMap<String, Stri
 }
 
 /// Every stdlib module reachable from the `imported` names through import statements,
-/// transitively, plus `extra`, [`STDLIB_ALWAYS`] and what they reach.
+/// transitively, plus `extra`, [`STDLIB_ALWAYS`], the [`DEFAULT_CODECS`] and the codec
+/// modules of the `codecs` names (and of codec names the reached modules pass to
+/// encode/decode), and what they reach.
 fn reachable_stdlib(
     stdlib: &mut ZipArchive<Cursor<&[u8]>>,
     imported: BTreeSet<String>,
+    codecs: BTreeSet<String>,
     extra: &[String],
 ) -> Result<BTreeSet<String>> {
     let index = stdlib_index(stdlib);
+    let aliases = codec_aliases(stdlib);
     let mut pending: Vec<String> = imported.into_iter().chain(extra.iter().cloned()).collect();
     pending.extend(STDLIB_ALWAYS.iter().map(|m| m.to_string()));
+    pending.extend(DEFAULT_CODECS.iter().map(|c| format!("encodings.{c}")));
+    pending.extend(codecs.iter().map(|c| codec_module(c, &aliases)));
     let mut keep = BTreeSet::new();
     while let Some(module) = pending.pop() {
         let Some(entry) = index.get(&module) else {
@@ -332,6 +406,11 @@ fn reachable_stdlib(
             .into_iter()
             .filter(|m| !names_any(m, STDLIB_FALLBACKS) && !names_any(m, STDLIB_NOT_FOLLOWED));
         pending.extend(eager.chain(lazy));
+        pending.extend(
+            scan_codec_names(&source)
+                .iter()
+                .map(|c| codec_module(c, &aliases)),
+        );
     }
     Ok(keep)
 }

@@ -9,7 +9,9 @@
 //! tells eager imports from lazy ones (see [`scan_imports_split`]), so the walk can leave
 //! a debugger that some stdlib function imports on demand out of a web handler.
 
+use regex::Regex;
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 /// Module names `source` may import. `package` is the module's package (for relative
 /// imports); `""` at the top level.
@@ -161,6 +163,33 @@ fn resolve_relative(base: &str, package: &str) -> Option<String> {
     Some(parts.join("."))
 }
 
+/// Codec names `source` passes as a literal to the calls that look a codec up:
+/// `b.decode("shift_jis")`, `s.encode("idna")`, `codecs.lookup("cp437")`,
+/// `open(path, encoding="latin-1")`, also behind a fallback (`x or "cp437"`).
+///
+/// Codec modules are found by a computed name (`encodings.search_function`), so the
+/// import scan cannot see them. The names come back as written; the bundle maps them to
+/// `encodings.*` modules through the stdlib's own alias table. Like the import scan this
+/// over-approximates: a literal that is not a codec keeps nothing.
+pub fn scan_codec_names(source: &str) -> BTreeSet<String> {
+    static CODEC_CALL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r#"(?x)
+            (?: \b(?: encode | decode | lookup | getencoder | getdecoder | getreader
+                     | getwriter | getincrementalencoder | getincrementaldecoder
+                     | iterencode | iterdecode ) \s* \( \s*
+              | \bencoding \s* = \s* )
+            (?: [\w.\[\]]+ \s+ or \s+ )?
+            [rRuU]? ["']([A-Za-z0-9][A-Za-z0-9_.\- ]{0,40})["']"#,
+        )
+        .expect("codec call pattern")
+    });
+    CODEC_CALL
+        .captures_iter(source)
+        .map(|found| found[1].to_string())
+        .collect()
+}
+
 fn add_dotted(found: &mut BTreeSet<String>, name: &str) {
     if !is_dotted(name) {
         return;
@@ -196,7 +225,7 @@ fn is_dotted(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{scan_imports, scan_imports_split};
+    use super::{scan_codec_names, scan_imports, scan_imports_split};
 
     fn names(source: &str, package: &str) -> Vec<String> {
         scan_imports(source, package).into_iter().collect()
@@ -288,5 +317,21 @@ mod tests {
                 "{guard}"
             );
         }
+    }
+
+    #[test]
+    fn finds_codec_names_passed_to_lookups() {
+        let source = "a = b.decode('shift_jis')\nname = fname.decode(self.metadata_encoding or \"cp437\")\nhost.encode(\"idna\").decode(\"ascii\")\ncodecs.lookup('ISO-8859-15')\nopen(p, 'r', encoding = \"latin-1\")\nx.decode(errors='replace')\nprint('koi8_r')\n";
+        assert_eq!(
+            scan_codec_names(source).into_iter().collect::<Vec<_>>(),
+            [
+                "ISO-8859-15",
+                "ascii",
+                "cp437",
+                "idna",
+                "latin-1",
+                "shift_jis"
+            ]
+        );
     }
 }

@@ -123,6 +123,48 @@ fn omitted_stdlib_module_names_the_fix_and_stdlib_include_keeps_it() {
 }
 
 #[test]
+fn codecs_named_by_literals_are_kept_and_others_name_the_fix() {
+    let wasm = built("codecs", &[]);
+    let run = run_component(&wasm, &["utf-32", "mac-roman", "no-such-codec"], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines[0], "Grüße b'caf\\xe9'", "{run:?}");
+    assert_eq!(lines[1], "äö", "{run:?}");
+    assert!(
+        lines[2].starts_with("utf-32 b'\\xff\\xfe\\x00\\x00G"),
+        "{run:?}"
+    );
+    // A legacy code page no literal names: left out, and the error says how to keep it.
+    assert!(
+        lines[3].starts_with("LookupError: unknown encoding: mac_roman (pyedge:")
+            && lines[3].contains("\"encodings.mac_roman\" to [tool.pyedge] stdlib-include"),
+        "{run:?}"
+    );
+    // Not a codec at all: Python's own error, no hint.
+    assert_eq!(
+        lines[4], "LookupError: unknown encoding: no-such-codec",
+        "{run:?}"
+    );
+
+    let dir = scratch("codecs-include");
+    std::fs::copy(fixture("codecs").join("app.py"), dir.join("app.py")).unwrap();
+    std::fs::write(
+        dir.join("pyproject.toml"),
+        "[project]\nname = \"codecs\"\nversion = \"0.1.0\"\n\n[tool.pyedge]\nstdlib-include = [\"encodings.mac_roman\"]\n",
+    )
+    .unwrap();
+    let out = dir.join("app.wasm");
+    let build = pyedge(&["build", dir.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(build.status.success(), "{}", describe(&build));
+    let included = run_component(&out, &["mac-roman"], &[]);
+    assert_eq!(included.code, 0, "{included:?}");
+    assert!(
+        included.stdout.ends_with("mac-roman b'Gr\\x9f\\xa7e'\n"),
+        "{included:?}"
+    );
+}
+
+#[test]
 fn random_differs_between_two_runs_of_one_component() {
     let wasm = built("random", &[]);
     let first = run_component(&wasm, &[], &[]);
