@@ -17,6 +17,8 @@ const REQUIRED: &[&str] = &[
     "python-http.wasm",
     "stdlib.zip",
     "provenance.json",
+    "python-cli.prune.json",
+    "python-http.prune.json",
 ];
 
 fn main() {

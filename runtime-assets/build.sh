@@ -381,16 +381,22 @@ link_variant() {
     run_logged "$l" $WASM_CC -O2 -nostartfiles -Wl,--no-entry \
         -Wl,--export=pyedge_bundle_desc \
         -Wl,-z,stack-size=8388608 -Wl,--stack-first -Wl,--wrap=sbrk \
+        -Wl,--Map="$objdir/$name.map" \
         "$@" "${objs[@]}" "${libs[@]}" \
         -lwasi-emulated-signal -lwasi-emulated-getpid -lwasi-emulated-process-clocks \
         -ldl -lm -o "$objdir/$name.wasm"
     run_logged "$l" "$HOST_PY" "$HERE/pack.py" wasm-exports "$objdir/$name.wasm" \
         --require memory:memory --require pyedge_bundle_desc:global
-    if grep -qaF -e "$WORK" -e "$ENTRY_DIR" "$objdir/$name.wasm"; then
+    # Which functions and data belong to the optional extension modules, by the map.
+    run_logged "$l" "$HOST_PY" "$HERE/pack.py" prune-table "$objdir/$name.wasm" \
+        "$objdir/$name.map" "$objdir/$name.prune.json"
+    if grep -qaF -e "$WORK" -e "$ENTRY_DIR" "$objdir/$name.wasm" "$objdir/$name.prune.json"; then
         die "$name.wasm contains a build path ($WORK or $ENTRY_DIR)"
     fi
     cp "$objdir/$name.wasm" "$OUT/$name.wasm.tmp"
     mv "$OUT/$name.wasm.tmp" "$OUT/$name.wasm"
+    cp "$objdir/$name.prune.json" "$OUT/$name.prune.json.tmp"
+    mv "$OUT/$name.prune.json.tmp" "$OUT/$name.prune.json"
 }
 
 # ------------------------------------------------------------------ outputs --
@@ -421,6 +427,7 @@ write_outputs() {
         --input wasmtime-wasi-http-wit "$WASI_HTTP_WIT_CRATE_URL" "$WASI_HTTP_WIT_CRATE_SHA256" \
         --meta "wit_bindgen=wit-bindgen-cli $WIT_BINDGEN_VERSION (crates.io)" \
         --output "$OUT/python-cli.wasm" --output "$OUT/python-http.wasm" --output "$OUT/stdlib.zip" \
+        --output "$OUT/python-cli.prune.json" --output "$OUT/python-http.prune.json" \
         --output "$OUT/LICENSE.python"
 }
 

@@ -5,6 +5,11 @@
       Zip the installed pure-Python standard library byte-reproducibly.
   pack.py wasm-exports MODULE.wasm [--require NAME[:KIND] ...]
       List a core module's exports; fail if a required one is missing.
+  pack.py prune-table MODULE.wasm MODULE.map OUT.json
+      From the linker's map, list the functions and static data of the optional
+      C extension modules (unicodedata, the CJK codecs, _decimal, pyexpat...),
+      so a build can drop the ones its app cannot import; and where the frozen
+      modules' code lies, which a pre-initialized build no longer reads.
   pack.py provenance OUT.json --meta KEY=VALUE ... --input NAME URL SHA256 ...
       --toolchain FILE --output FILE ...
       Write provenance.json (no timestamps, no local paths).
@@ -16,6 +21,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 import zipfile
 
@@ -143,6 +149,190 @@ def wasm_exports(args):
         sys.exit(f"pack.py: {args.module} lacks exports: {', '.join(missing)}")
 
 
+# --- prune table ----------------------------------------------------------------
+
+# Optional extension modules a build may leave out, each with the link inputs that
+# only it uses: the module's object in libpython, plus whole bundled libraries
+# (`libmpdec.a(*)`). These are the large ones no interpreter start-up imports; the
+# rest of the runtime is always kept. Each object's functions and static data are
+# listed, so pyedge can replace the functions with `unreachable` and drop the data
+# from the snapshot when nothing in the app can import the module.
+PRUNABLE = {
+    "unicodedata": ["libpython*.a(unicodedata.o)"],
+    "_multibytecodec": ["libpython*.a(multibytecodec.o)"],
+    "_codecs_cn": ["libpython*.a(_codecs_cn.o)"],
+    "_codecs_hk": ["libpython*.a(_codecs_hk.o)"],
+    "_codecs_iso2022": ["libpython*.a(_codecs_iso2022.o)"],
+    "_codecs_jp": ["libpython*.a(_codecs_jp.o)"],
+    "_codecs_kr": ["libpython*.a(_codecs_kr.o)"],
+    "_codecs_tw": ["libpython*.a(_codecs_tw.o)"],
+    "_decimal": ["libpython*.a(_decimal.o)", "libmpdec.a(*)"],
+    "pyexpat": ["libpython*.a(pyexpat.o)", "libexpat.a(*)"],
+    "_elementtree": ["libpython*.a(_elementtree.o)"],
+    "_pickle": ["libpython*.a(_pickle.o)"],
+    "_datetime": ["libpython*.a(_datetimemodule.o)"],
+    "cmath": ["libpython*.a(cmathmodule.o)"],
+    "_asyncio": ["libpython*.a(_asynciomodule.o)"],
+    "array": ["libpython*.a(arraymodule.o)"],
+    "_json": ["libpython*.a(_json.o)"],
+    "_csv": ["libpython*.a(_csv.o)"],
+    "_zoneinfo": ["libpython*.a(_zoneinfo.o)"],
+}
+# Modules whose C code imports another optional module (through a capsule or
+# PyImport), so keeping the first keeps the second.
+PRUNE_REQUIRES = {
+    "_codecs_cn": ["_multibytecodec"],
+    "_codecs_hk": ["_multibytecodec"],
+    "_codecs_iso2022": ["_multibytecodec", "_codecs_cn", "_codecs_jp", "_codecs_kr"],
+    "_codecs_jp": ["_multibytecodec"],
+    "_codecs_kr": ["_multibytecodec"],
+    "_codecs_tw": ["_multibytecodec"],
+    "_elementtree": ["pyexpat"],
+}
+
+# The marshalled code of CPython's frozen modules (importlib._bootstrap, os, codecs...):
+# read once, when the interpreter starts and imports them. A pre-initialized build
+# imported them already; the bytes can go (see FROZEN_CODE in pyedge's src/prune.rs).
+FROZEN_CODE = (re.compile(r"libpython[^()/]*\.a\(frozen\.o\)$"), re.compile(r"^\.rodata\._Py_M__"))
+
+# One input-section line of a wasm-ld map: Addr Off Size In, e.g.
+#   94b8f0 4bc245 810         .../libpython3.13.a(unicodedata.o):(.rodata.x)
+MAP_LINE = re.compile(r"^\s*([0-9a-f]+|-)\s+([0-9a-f]+)\s+([0-9a-f]+)\s{9}(\S.*):\((.*)\)$")
+
+# An output section's line: its name one space after the size.
+SECTION_LINE = re.compile(r"^\s*(?:[0-9a-f]+|-)\s+[0-9a-f]+\s+[0-9a-f]+ (\S+)$")
+
+
+def _pattern(glob):
+    return re.compile(re.escape(glob).replace(r"\*", "[^()/]*") + "$")
+
+
+def _function_bodies(buf):
+    """[(file offset of each code entry, its function index)], in order."""
+    pos, imported, bodies = 8, 0, []
+    while pos < len(buf):
+        sec_id = buf[pos]
+        size, pos = _leb(buf, pos + 1)
+        end = pos + size
+        if sec_id == 2:  # imports: count the imported functions
+            count, p = _leb(buf, pos)
+            for _ in range(count):
+                for _name in range(2):
+                    n, p = _leb(buf, p)
+                    p += n
+                kind = buf[p]
+                p += 1
+                if kind == 0:
+                    _, p = _leb(buf, p)
+                    imported += 1
+                elif kind in (1, 2):
+                    p += kind == 1  # table: reftype first
+                    flags = buf[p]
+                    _, p = _leb(buf, p + 1)
+                    if flags & 1:
+                        _, p = _leb(buf, p)
+                elif kind == 3:
+                    p += 2
+                else:
+                    raise ValueError(f"import kind {kind} not understood")
+        elif sec_id == 10:
+            count, p = _leb(buf, pos)
+            for i in range(count):
+                body_size, body = _leb(buf, p)
+                bodies.append((p, imported + i))
+                p = body + body_size
+        pos = end
+    return bodies
+
+
+def _ranges(values):
+    """Sorted half-open [start, end) ranges covering the (start, end) pairs."""
+    out = []
+    for start, end in sorted(values):
+        if out and start <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return out
+
+
+def prune_table(args):
+    with open(args.module, "rb") as f:
+        buf = f.read()
+    bodies = _function_bodies(buf)
+    owners = [(name, _pattern(glob)) for name, globs in PRUNABLE.items() for glob in globs]
+    groups = {name: {"functions": set(), "data": set(), "code_bytes": 0, "data_bytes": 0}
+              for name in PRUNABLE}
+    section, seen_code, shift = None, 0, None
+    frozen = set()
+    with open(args.map) as f:
+        for line in f:
+            m = MAP_LINE.match(line.rstrip("\n"))
+            if not m:
+                out = SECTION_LINE.match(line.rstrip("\n"))
+                if out:
+                    section = out.group(1)  # an output section: CODE, .rodata, .data...
+                continue
+            addr, off, size, source, symbol = m.groups()
+            name = next((n for n, pat in owners if pat.search(source)), None)
+            size = int(size, 16)
+            if section == "CODE":
+                # The map lists the code entries in order; its offsets sit a constant
+                # distance from the module's (the section header's width).
+                if seen_code >= len(bodies):
+                    sys.exit(f"pack.py: {args.map} lists more functions than {args.module} has")
+                at, index = bodies[seen_code]
+                seen_code += 1
+                shift = at - int(off, 16) if shift is None else shift
+                if at - int(off, 16) != shift:
+                    sys.exit(f"pack.py: {args.map} does not match {args.module} at {off}")
+                if name is None:
+                    continue
+                group = groups[name]
+                group["functions"].add((index, index + 1))
+                group["code_bytes"] += size
+                continue
+            if FROZEN_CODE[0].search(source) and FROZEN_CODE[1].match(symbol) and size:
+                frozen.add((int(addr, 16), int(addr, 16) + size))
+            if name is None:
+                continue
+            group = groups[name]
+            if section in (".rodata", ".data") and size:
+                start = int(addr, 16)
+                group["data"].add((start, start + size))
+                group["data_bytes"] += size
+    if seen_code != len(bodies):
+        sys.exit(f"pack.py: {args.map} lists {seen_code} functions, {args.module} has {len(bodies)}")
+    missing = [n for n, g in groups.items() if not g["functions"]]
+    if missing:
+        sys.exit(f"pack.py: the map lists no functions for {', '.join(missing)}")
+    if not frozen:
+        sys.exit(f"pack.py: {args.map} lists no frozen module code")
+    doc = {
+        "module_sha256": _sha256(args.module),
+        "frozen_code": _ranges(frozen),
+        "groups": [
+            {
+                "module": name,
+                "requires": PRUNE_REQUIRES.get(name, []),
+                "code_bytes": g["code_bytes"],
+                "data_bytes": g["data_bytes"],
+                "functions": _ranges(g["functions"]),
+                "data": _ranges(g["data"]),
+            }
+            for name, g in sorted(groups.items())
+        ],
+    }
+    tmp = args.out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f, separators=(",", ":"), sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, args.out)
+    print(f"{'frozen modules':<18} data {sum(e - s for s, e in doc['frozen_code']):>8}")
+    for group in doc["groups"]:
+        print(f"{group['module']:<18} code {group['code_bytes']:>8}  data {group['data_bytes']:>8}")
+
+
 # --- provenance ---------------------------------------------------------------
 
 def _sha256(path):
@@ -191,6 +381,12 @@ def main():
     w.add_argument("module")
     w.add_argument("--require", action="append", default=[])
     w.set_defaults(func=wasm_exports)
+
+    t = sub.add_parser("prune-table")
+    t.add_argument("module")
+    t.add_argument("map")
+    t.add_argument("out")
+    t.set_defaults(func=prune_table)
 
     p = sub.add_parser("provenance")
     p.add_argument("out")

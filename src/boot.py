@@ -249,6 +249,30 @@ _FROZEN = [i for i, f in enumerate(sys.meta_path) if getattr(f, "__name__", "") 
 sys.meta_path.insert(_FROZEN[0] + 1 if _FROZEN else 0, BundleFinder)
 
 
+class LeftOutFinder:
+    """In the builtin importer's place: the optional C extension modules this build left
+    out (nothing imports them; their code and data are gone from the module) are not
+    found, as if the runtime had none, so the interpreter never runs what is not there."""
+
+    names = frozenset(n for n in CONFIG.get("left_out", "").split(",") if n)
+
+    @classmethod
+    def find_spec(cls, fullname, path=None, target=None):
+        if fullname in cls.names:
+            return None
+        return _bootstrap.BuiltinImporter.find_spec(fullname, path, target)
+
+    @classmethod
+    def invalidate_caches(cls):
+        pass
+
+
+if LeftOutFinder.names:
+    sys.meta_path[:] = [
+        LeftOutFinder if f is _bootstrap.BuiltinImporter else f for f in sys.meta_path
+    ]
+
+
 def _print_exception():
     """Print the exception being handled, as traceback.print_exc() does, plus a hint when
     it is (or was caused by) an import of a stdlib module this bundle left out."""
@@ -350,6 +374,12 @@ def prepare():
             except Exception:
                 pass  # the script's own run reports it, with its traceback
         _MAIN = ("script", code)
+    # The snapshot holds every frozen module imported so far, and the build drops the
+    # frozen modules' bytes from it: any other (runpy, importlib.util) loads from the
+    # bundle, like the rest of the stdlib.
+    sys.meta_path[:] = [
+        f for f in sys.meta_path if getattr(f, "__name__", "") != "FrozenImporter"
+    ]
     _settle_heap()
 
 

@@ -7,6 +7,7 @@
 
 use crate::config::{AppConfig, StdlibSelection};
 use crate::imports::{scan_codec_names, scan_imports, scan_imports_split};
+use crate::prune::modules_to_leave_out;
 use crate::runtime;
 use anyhow::{Context, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -80,12 +81,17 @@ pub struct Bundle {
     pub stdlib_bytes: u64,
     /// Compressed bytes per dependency, by `name==version`.
     pub deps_bytes: BTreeMap<String, u64>,
+    /// Optional C extension modules nothing in the bundle imports: left out of the build.
+    pub left_out: Vec<String>,
 }
 
 /// What goes into the boot configuration besides the entry.
 #[derive(Debug, Clone)]
 pub struct BootSettings {
     pub world: &'static str,
+    /// The runtime's optional C extension modules, each with the optional modules its C
+    /// code imports (see [`crate::prune`]); those the app cannot reach are left out.
+    pub optional_modules: Vec<(String, Vec<String>)>,
 }
 
 fn options() -> SimpleFileOptions {
@@ -104,9 +110,6 @@ pub fn collect_bundle(
     boot: &BootSettings,
 ) -> Result<Bundle> {
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-    let cfg = boot_config(app, boot);
-    zip.start_file("pyedge.cfg", options())?;
-    zip.write_all(cfg.as_bytes())?;
 
     // Every module name the bundled Python imports: where the stdlib walk starts.
     let mut imported = scan_imports(runtime::BOOT_PY, "");
@@ -145,7 +148,16 @@ pub fn collect_bundle(
             source.as_bytes(),
         )?;
     }
-    copy_stdlib(&mut zip, &app.stdlib, imported, codecs)?;
+    let left_out = copy_stdlib(
+        &mut zip,
+        &app.stdlib,
+        imported,
+        codecs,
+        &boot.optional_modules,
+    )?;
+    let cfg = boot_config(app, boot, &left_out);
+    zip.start_file("pyedge.cfg", options())?;
+    zip.write_all(cfg.as_bytes())?;
     let zip = zip.finish()?.into_inner();
 
     let mut bundle = Bundle {
@@ -153,6 +165,7 @@ pub fn collect_bundle(
         app_bytes: 0,
         stdlib_bytes: 0,
         deps_bytes: BTreeMap::new(),
+        left_out,
     };
     measure_parts(&mut bundle, &owners)?;
     Ok(bundle)
@@ -177,10 +190,13 @@ fn measure_parts(bundle: &mut Bundle, owners: &BTreeMap<String, String>) -> Resu
 }
 
 /// `key=value` lines read by the boot module.
-fn boot_config(app: &AppConfig, boot: &BootSettings) -> String {
+fn boot_config(app: &AppConfig, boot: &BootSettings, left_out: &[String]) -> String {
     let mut cfg = format!(
-        "entry={}\nentry_path={APP_ROOT}/{}\nworld={}\nroots={APP_ROOT}:{SITE_ROOT}:{SDK_ROOT}:{STDLIB_ROOT}\n",
-        app.entry_module, app.entry_path, boot.world
+        "entry={}\nentry_path={APP_ROOT}/{}\nworld={}\nroots={APP_ROOT}:{SITE_ROOT}:{SDK_ROOT}:{STDLIB_ROOT}\nleft_out={}\n",
+        app.entry_module,
+        app.entry_path,
+        boot.world,
+        left_out.join(",")
     );
     for (key, value) in &app.settings {
         cfg.push_str(&format!("setting.{key}={}\n", value.replace('\n', " ")));
@@ -200,17 +216,20 @@ fn copy_stdlib(
     selection: &StdlibSelection,
     imported: BTreeSet<String>,
     codecs: BTreeSet<String>,
-) -> Result<()> {
+    optional_modules: &[(String, Vec<String>)],
+) -> Result<Vec<String>> {
     let mut stdlib = ZipArchive::new(Cursor::new(runtime::STDLIB_ZIP))
         .context("the embedded stdlib.zip is corrupt")?;
-    let keep = match selection {
-        StdlibSelection::All => None,
+    let (keep, left_out) = match selection {
+        StdlibSelection::All => (None, Vec::new()),
         StdlibSelection::Reachable(extra) => {
-            Some(reachable_stdlib(&mut stdlib, imported, codecs, extra)?)
+            let reach = reachable_stdlib(&mut stdlib, imported, codecs, extra)?;
+            let left_out = modules_to_leave_out(optional_modules, &reach.named_eagerly);
+            (Some(reach.keep), left_out)
         }
     };
     // Modules left out, for the hint boot.py prints when an import of one fails.
-    let mut omitted = Vec::new();
+    let mut omitted = left_out.clone();
     for index in 0..stdlib.len() {
         let file = stdlib.by_index_raw(index)?;
         let name = file.name().to_string();
@@ -238,7 +257,7 @@ fn copy_stdlib(
         omitted.sort();
         add_file(zip, "pyedge.omitted", omitted.join("\n").as_bytes())?;
     }
-    Ok(())
+    Ok(left_out)
 }
 
 /// Stdlib modules kept in every bundle: `encodings` (codecs are looked up by computed
@@ -351,6 +370,19 @@ fn stdlib_index(stdlib: &mut ZipArchive<Cursor<&[u8]>>) -> BTreeMap<String, Stri
     index
 }
 
+/// What the stdlib walk found.
+struct Reach {
+    /// The stdlib modules to bundle.
+    keep: BTreeSet<String>,
+    /// Every module name (stdlib or not, C modules too) that an import of the app, its
+    /// dependencies, pyedge's own code, `stdlib-include` or the always-kept modules
+    /// reaches through the stdlib's eager imports: the imports a module runs when it is
+    /// imported, not those inside its functions. An optional C module outside this set
+    /// is left out of the build; a stdlib function that imports it lazily (`re` for
+    /// `\N{...}` escapes, `urllib.parse` for a non-ASCII host) then fails with the hint.
+    named_eagerly: BTreeSet<String>,
+}
+
 /// Every stdlib module reachable from the `imported` names through import statements,
 /// transitively, plus `extra`, [`STDLIB_ALWAYS`], the [`DEFAULT_CODECS`] and the codec
 /// modules of the `codecs` names (and of codec names the reached modules pass to
@@ -360,13 +392,16 @@ fn reachable_stdlib(
     imported: BTreeSet<String>,
     codecs: BTreeSet<String>,
     extra: &[String],
-) -> Result<BTreeSet<String>> {
+) -> Result<Reach> {
     let index = stdlib_index(stdlib);
     let aliases = codec_aliases(stdlib);
     let mut pending: Vec<String> = imported.into_iter().chain(extra.iter().cloned()).collect();
     pending.extend(STDLIB_ALWAYS.iter().map(|m| m.to_string()));
     pending.extend(DEFAULT_CODECS.iter().map(|c| format!("encodings.{c}")));
     pending.extend(codecs.iter().map(|c| codec_module(c, &aliases)));
+    let roots = pending.clone();
+    // Each walked module's eager imports, for `named_eagerly`.
+    let mut eager_imports: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut keep = BTreeSet::new();
     while let Some(module) = pending.pop() {
         let Some(entry) = index.get(&module) else {
@@ -397,22 +432,43 @@ fn reachable_stdlib(
         // STDLIB_NOT_FOLLOWED and STDLIB_FALLBACKS. A stdlib module never runs as a
         // script here, so its `if __name__ == "__main__":` block is skipped.
         let found = scan_imports_split(&source, &package);
-        let eager = found
+        let eager: Vec<String> = found
             .eager
             .into_iter()
-            .filter(|m| !names_any(m, STDLIB_FALLBACKS));
+            .filter(|m| !names_any(m, STDLIB_FALLBACKS))
+            .collect();
         let lazy = found
             .lazy
             .into_iter()
             .filter(|m| !names_any(m, STDLIB_FALLBACKS) && !names_any(m, STDLIB_NOT_FOLLOWED));
-        pending.extend(eager.chain(lazy));
+        pending.extend(eager.iter().cloned().chain(lazy));
+        eager_imports.insert(module, eager);
         pending.extend(
             scan_codec_names(&source)
                 .iter()
                 .map(|c| codec_module(c, &aliases)),
         );
     }
-    Ok(keep)
+
+    let mut named_eagerly = BTreeSet::new();
+    let mut pending = roots;
+    while let Some(module) = pending.pop() {
+        if !named_eagerly.insert(module.clone()) {
+            continue;
+        }
+        let mut parent = module.as_str();
+        while let Some((up, _)) = parent.rsplit_once('.') {
+            pending.push(up.to_string());
+            parent = up;
+        }
+        if let Some(eager) = eager_imports.get(&module) {
+            pending.extend(eager.iter().cloned());
+        }
+    }
+    Ok(Reach {
+        keep,
+        named_eagerly,
+    })
 }
 
 /// Tools with nothing to do in an edge app, which stdlib functions import on demand

@@ -145,6 +145,12 @@ fn run_build(args: BuildArgs) -> Result<()> {
             }
         );
         print!("{}", outcome.size.to_table());
+        if !outcome.left_out.is_empty() {
+            println!(
+                "left out (nothing imports them): {}",
+                outcome.left_out.join(", ")
+            );
+        }
     }
     Ok(())
 }

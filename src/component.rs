@@ -25,6 +25,15 @@ impl World {
         }
     }
 
+    /// Which functions and data of [`World::runtime`] belong to its optional modules.
+    pub fn prune_table(self) -> anyhow::Result<crate::prune::PruneTable> {
+        let json = match self {
+            World::Cli => crate::runtime::CLI_PRUNE,
+            World::Http => crate::runtime::HTTP_PRUNE,
+        };
+        crate::prune::PruneTable::parse(json, self.runtime())
+    }
+
     /// The runtime module linked for this world.
     pub fn runtime(self) -> &'static [u8] {
         match self {

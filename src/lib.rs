@@ -27,6 +27,8 @@ pub mod pipeline;
 #[cfg(feature = "host")]
 pub mod progress;
 #[cfg(feature = "host")]
+pub mod prune;
+#[cfg(feature = "host")]
 pub mod report;
 #[cfg(feature = "host")]
 pub mod runtime;

@@ -7,6 +7,7 @@ use crate::deps::{resolve_for_build, wheel_install_files, DepsOptions};
 use crate::embed::{embed_bundle, memory_writes, EmbedInputs};
 use crate::error::{failure, Exit};
 use crate::progress::{Reporter, StageTime};
+use crate::prune::prune_module;
 use crate::report::{size_report, SizeReport};
 use crate::{runtime, snapshot};
 use anyhow::{Context, Result};
@@ -67,6 +68,8 @@ pub struct BuildOutcome {
     pub snapshot: bool,
     /// The pre-initialized module came from the cache (same module built before).
     pub snapshot_cached: bool,
+    /// Optional C extension modules left out because nothing imports them.
+    pub left_out: Vec<String>,
     pub sha256: String,
     pub size: SizeReport,
     pub stages: Vec<StageTime>,
@@ -81,12 +84,14 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
         None => detect_world(&read_entry(&app)?),
     };
     let deps = reporter.stage("dependencies", || install_dependencies(&opts.deps))?;
+    let prune_table = world.prune_table()?;
     let bundle = reporter.stage("bundle", || {
         collect_bundle(
             &app,
             &deps,
             &BootSettings {
                 world: world.name(),
+                optional_modules: prune_table.modules(),
             },
         )
     })?;
@@ -113,6 +118,17 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
         let (core, layout) = reporter.stage("embed", || embed_bundle(world.runtime(), &inputs))?;
         (core, layout, false)
     };
+    // The optional C modules nothing imports: their code and static data go; so do the
+    // frozen modules' bytes once the snapshot holds the modules.
+    let left_out = prune_table.groups_of(&bundle.left_out);
+    let frozen_code: &[(u32, u32)] = if opts.snapshot {
+        &prune_table.frozen_code
+    } else {
+        &[]
+    };
+    let core = reporter.stage("leave out", || {
+        prune_module(&core, &left_out, frozen_code)
+    })?;
     let core = if opts.keep_names {
         core
     } else {
@@ -132,6 +148,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
         entry: app.entry_module.clone(),
         snapshot: opts.snapshot,
         snapshot_cached,
+        left_out: bundle.left_out.clone(),
         sha256: hex::encode(Sha256::digest(&component)),
         size,
         stages: reporter.times().to_vec(),

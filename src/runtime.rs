@@ -9,6 +9,17 @@ pub static PYTHON_CLI_WASM: &[u8] =
 pub static PYTHON_HTTP_WASM: &[u8] =
     include_bytes!(concat!(env!("PYEDGE_RUNTIME_DIR"), "/python-http.wasm"));
 
+/// Which functions and static data of each runtime belong to its optional extension
+/// modules (see [`crate::prune`]).
+pub static CLI_PRUNE: &str = include_str!(concat!(
+    env!("PYEDGE_RUNTIME_DIR"),
+    "/python-cli.prune.json"
+));
+pub static HTTP_PRUNE: &str = include_str!(concat!(
+    env!("PYEDGE_RUNTIME_DIR"),
+    "/python-http.prune.json"
+));
+
 /// The pure-Python standard library of the same build.
 pub static STDLIB_ZIP: &[u8] = include_bytes!(concat!(env!("PYEDGE_RUNTIME_DIR"), "/stdlib.zip"));
 

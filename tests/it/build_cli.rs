@@ -99,6 +99,19 @@ fn omitted_stdlib_module_names_the_fix_and_stdlib_include_keeps_it() {
         "{}",
         omitted.stderr
     );
+    // An optional C module nothing imports is left out of the build, with the same hint.
+    let left_out = run_component(&wasm, &["unicodedata"], &[]);
+    assert_eq!(left_out.code, 1, "{left_out:?}");
+    assert!(
+        left_out
+            .stderr
+            .contains("ModuleNotFoundError: No module named 'unicodedata'")
+            && left_out
+                .stderr
+                .contains("pyedge: 'unicodedata' is in the standard library but not in this build"),
+        "{}",
+        left_out.stderr
+    );
     let unknown = run_component(&wasm, &["no_such_module"], &[]);
     assert_eq!(unknown.code, 1, "{unknown:?}");
     assert!(
@@ -111,7 +124,7 @@ fn omitted_stdlib_module_names_the_fix_and_stdlib_include_keeps_it() {
     std::fs::copy(fixture("dynamic-import").join("app.py"), dir.join("app.py")).unwrap();
     std::fs::write(
         dir.join("pyproject.toml"),
-        "[project]\nname = \"dynamic-import\"\nversion = \"0.1.0\"\n\n[tool.pyedge]\nstdlib-include = [\"doctest\"]\n",
+        "[project]\nname = \"dynamic-import\"\nversion = \"0.1.0\"\n\n[tool.pyedge]\nstdlib-include = [\"doctest\", \"unicodedata\"]\n",
     )
     .unwrap();
     let out = dir.join("app.wasm");
@@ -120,6 +133,9 @@ fn omitted_stdlib_module_names_the_fix_and_stdlib_include_keeps_it() {
     let included = run_component(&out, &["doctest"], &[]);
     assert_eq!(included.code, 0, "{included:?}");
     assert_eq!(included.stdout, "imported doctest\n");
+    let kept = run_component(&out, &["unicodedata"], &[]);
+    assert_eq!(kept.code, 0, "{kept:?}");
+    assert_eq!(kept.stdout, "imported unicodedata\n");
 }
 
 #[test]
