@@ -241,6 +241,12 @@ fn copy_stdlib(
             continue;
         }
         if let Some(keep) = &keep {
+            let frozen = STDLIB_FROZEN_AT_START
+                .iter()
+                .any(|m| name == format!("{}.py", m.replace('.', "/")));
+            if frozen {
+                continue;
+            }
             if !keep_stdlib_entry(&name, keep) {
                 if let Some(stem) = name
                     .strip_suffix("/__init__.py")
@@ -297,6 +303,24 @@ const DEFAULT_CODECS: &[&str] = &[
     "cp1252",
     "base64_codec",
     "hex_codec",
+];
+
+/// Stdlib modules the interpreter imports from its frozen code while it starts, before
+/// the app: every instance has them in `sys.modules` (the snapshot holds them), and their
+/// code objects name `<frozen os>`, not a file, so no traceback reads their source. The
+/// bundle leaves their source out. (The walk still follows their imports.)
+pub const STDLIB_FROZEN_AT_START: &[&str] = &[
+    "_collections_abc",
+    "abc",
+    "codecs",
+    "genericpath",
+    "importlib._bootstrap",
+    "importlib._bootstrap_external",
+    "io",
+    "os",
+    "posixpath",
+    "stat",
+    "zipimport",
 ];
 
 /// Keep a `.py` file when its module is reachable, and a data file when its package is.
@@ -489,6 +513,9 @@ const STDLIB_NOT_FOLLOWED: &[&str] = &[
     "curses",
     "doctest",
     "getpass",
+    // importlib's path finder imports it to serve importlib.metadata itself: kept when
+    // the app or a dependency imports importlib.metadata.
+    "importlib.metadata",
     "lzma",
     "multiprocessing",
     "pdb",

@@ -63,6 +63,13 @@ pub fn scan_imports_split(source: &str, package: &str) -> ScannedImports {
             main_indent = Some(indent);
             continue;
         }
+        // A module's command-line entry point or self-test, at the top level: what it
+        // imports runs only when the file runs as a script, like a `__main__` block.
+        if main_indent.is_none() && indent == 0 && is_script_function(text) {
+            main_indent = Some(indent);
+            scan_line(text, package, &mut found.main_block);
+            continue;
+        }
         let set = if main_indent.is_some() {
             &mut found.main_block
         } else if def_indent.is_some() {
@@ -76,6 +83,17 @@ pub fn scan_imports_split(source: &str, package: &str) -> ScannedImports {
         }
     }
     found
+}
+
+/// `def main(`, `def _main(`, `def _parse_args(` or `def _test...(`: the names the
+/// standard library gives a module's command-line entry point (`python -m tarfile`), its
+/// argument parsing and its self-tests.
+fn is_script_function(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix("def ") else {
+        return false;
+    };
+    let name = rest.split('(').next().unwrap_or("").trim();
+    matches!(name, "main" | "_main" | "_parse_args") || name.starts_with("_test")
 }
 
 /// `if __name__ == "__main__":` (either quote, either operand order).
@@ -294,6 +312,18 @@ mod tests {
         // An app's own file may run as a script: the combined scan keeps every part.
         assert!(scan_imports(source, "").contains("doctest"));
         assert!(scan_imports(source, "").contains("pdb"));
+    }
+
+    #[test]
+    fn entry_points_and_self_tests_count_as_script_code() {
+        let source = "import os\n\ndef main():\n    import argparse\n\ndef _test_generator(n):\n    from statistics import stdev\n\ndef mainly():\n    import json\n\nclass A:\n    def main(self):\n        import csv\n";
+        let found = scan_imports_split(source, "");
+        assert_eq!(found.eager.into_iter().collect::<Vec<_>>(), ["os"]);
+        assert_eq!(found.lazy.into_iter().collect::<Vec<_>>(), ["csv", "json"]);
+        assert_eq!(
+            found.main_block.into_iter().collect::<Vec<_>>(),
+            ["argparse", "statistics", "statistics.stdev"]
+        );
     }
 
     #[test]

@@ -126,9 +126,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
     } else {
         &[]
     };
-    let core = reporter.stage("leave out", || {
-        prune_module(&core, &left_out, frozen_code)
-    })?;
+    let core = reporter.stage("leave out", || prune_module(&core, &left_out, frozen_code))?;
     let core = if opts.keep_names {
         core
     } else {

@@ -99,6 +99,14 @@ fn omitted_stdlib_module_names_the_fix_and_stdlib_include_keeps_it() {
         "{}",
         omitted.stderr
     );
+    // The modules the interpreter imports from frozen code as it starts are in every
+    // instance, though the bundle carries neither their source nor the frozen code.
+    for module in pyedge::bundle::STDLIB_FROZEN_AT_START {
+        let run = run_component(&wasm, &[module], &[]);
+        assert_eq!(run.code, 0, "{module}: {run:?}");
+        // (`_collections_abc` calls itself `collections.abc`.)
+        assert!(run.stdout.starts_with("imported "), "{module}: {run:?}");
+    }
     // An optional C module nothing imports is left out of the build, with the same hint.
     let left_out = run_component(&wasm, &["unicodedata"], &[]);
     assert_eq!(left_out.code, 1, "{left_out:?}");
@@ -124,7 +132,7 @@ fn omitted_stdlib_module_names_the_fix_and_stdlib_include_keeps_it() {
     std::fs::copy(fixture("dynamic-import").join("app.py"), dir.join("app.py")).unwrap();
     std::fs::write(
         dir.join("pyproject.toml"),
-        "[project]\nname = \"dynamic-import\"\nversion = \"0.1.0\"\n\n[tool.pyedge]\nstdlib-include = [\"doctest\", \"unicodedata\"]\n",
+        "[project]\nname = \"dynamic-import\"\nversion = \"0.1.0\"\n\n[tool.pyedge]\nstdlib-include = [\"doctest\", \"unicodedata\", \"runpy\"]\n",
     )
     .unwrap();
     let out = dir.join("app.wasm");
@@ -136,6 +144,10 @@ fn omitted_stdlib_module_names_the_fix_and_stdlib_include_keeps_it() {
     let kept = run_component(&out, &["unicodedata"], &[]);
     assert_eq!(kept.code, 0, "{kept:?}");
     assert_eq!(kept.stdout, "imported unicodedata\n");
+    // A frozen module the snapshot did not import loads from the bundle's source.
+    let runpy = run_component(&out, &["runpy"], &[]);
+    assert_eq!(runpy.code, 0, "{runpy:?}");
+    assert_eq!(runpy.stdout, "imported runpy\n");
 }
 
 #[test]
