@@ -429,6 +429,15 @@ fn reachable_stdlib(
     let mut keep = BTreeSet::new();
     while let Some(module) = pending.pop() {
         let Some(entry) = index.get(&module) else {
+            // A C module: the Python modules it imports itself.
+            if let Some((_, imports)) = C_MODULE_IMPORTS.iter().find(|(c, _)| *c == module) {
+                if let std::collections::btree_map::Entry::Vacant(slot) =
+                    eager_imports.entry(module)
+                {
+                    let imports = slot.insert(imports.iter().map(|m| m.to_string()).collect());
+                    pending.extend(imports.iter().cloned());
+                }
+            }
             continue;
         };
         if !keep.insert(module.clone()) {
@@ -464,7 +473,7 @@ fn reachable_stdlib(
         let lazy = found
             .lazy
             .into_iter()
-            .filter(|m| !names_any(m, STDLIB_FALLBACKS) && !names_any(m, STDLIB_NOT_FOLLOWED));
+            .filter(|m| !names_any(m, STDLIB_FALLBACKS) && !not_followed(m, &module));
         pending.extend(eager.iter().cloned().chain(lazy));
         eager_imports.insert(module, eager);
         pending.extend(
@@ -516,6 +525,9 @@ const STDLIB_NOT_FOLLOWED: &[&str] = &[
     // importlib's path finder imports it to serve importlib.metadata itself: kept when
     // the app or a dependency imports importlib.metadata.
     "importlib.metadata",
+    // Imported by importlib's FileLoader, which never loads a module here (the bundle's
+    // loader does): it would bring importlib.resources, zipfile, tempfile, shutil...
+    "importlib.readers",
     "lzma",
     "multiprocessing",
     "pdb",
@@ -533,6 +545,45 @@ const STDLIB_NOT_FOLLOWED: &[&str] = &[
     "tty",
     "unittest",
     "webbrowser",
+];
+
+/// Whether the walk skips `module`, imported inside a function of `importer`: it is in
+/// [`STDLIB_NOT_FOLLOWED`] and the importer is not part of the same package (once
+/// `importlib.metadata` is bundled, its own lazy imports of its helpers are followed).
+fn not_followed(module: &str, importer: &str) -> bool {
+    STDLIB_NOT_FOLLOWED
+        .iter()
+        .any(|n| names_any(module, &[n]) && !names_any(importer, &[n]))
+}
+
+/// The Python modules that C modules of the runtime import themselves, when they are
+/// initialized or on first use: the imports the walk cannot read from a source file.
+/// Found with `grep -E 'PyImport_ImportModule|_PyImport_GetModuleAttrString'` over
+/// CPython 3.13's `Modules/`, for the modules the runtime links in.
+const C_MODULE_IMPORTS: &[(&str, &[&str])] = &[
+    ("_asyncio", &["asyncio"]),
+    ("_datetime", &["time", "_strptime"]),
+    ("_decimal", &["collections", "collections.abc", "numbers"]),
+    (
+        "_elementtree",
+        &["xml.etree.ElementPath", "copy", "pyexpat"],
+    ),
+    ("_operator", &["functools"]),
+    (
+        "_pickle",
+        &["_compat_pickle", "copyreg", "codecs", "functools"],
+    ),
+    (
+        "_zoneinfo",
+        &[
+            "zoneinfo._common",
+            "zoneinfo._tzpath",
+            "io",
+            "pickle",
+            "weakref",
+        ],
+    ),
+    ("time", &["_strptime"]),
 ];
 
 /// Pure-Python copies of modules the runtime has in C (`_decimal`, `_datetime`, `_io`):
@@ -611,4 +662,28 @@ fn glob_set(patterns: &[String]) -> Result<GlobSet> {
         builder.add(glob);
     }
     Ok(builder.build()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_followed_packages_follow_their_own_lazy_imports() {
+        assert!(not_followed("importlib.metadata", "importlib"));
+        assert!(not_followed(
+            "importlib.metadata._adapters",
+            "email.message"
+        ));
+        assert!(!not_followed(
+            "importlib.metadata._adapters",
+            "importlib.metadata"
+        ));
+        assert!(!not_followed(
+            "importlib.metadata._meta",
+            "importlib.metadata._adapters"
+        ));
+        assert!(not_followed("pdb", "builtins"));
+        assert!(!not_followed("json", "importlib.metadata"));
+    }
 }
