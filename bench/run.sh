@@ -9,7 +9,9 @@
 # wasi:http/proxy handler (fixtures/apps/geo-router for pyedge, bench/apps/geo-componentize-py
 # for the peer) and a hello-world script app. A third column, the floor, measures no-op
 # components in C (bench/floor/) under the same Wasmtime: the part of each row that no
-# tool can remove. PYEDGE_RUNTIME_WORK names the runtime work dir whose toolchain builds
+# tool can remove. Serving is measured under a default `wasmtime serve`, under one with the
+# pool settings `pyedge serve` uses (same flags for all three), and under `pyedge serve`.
+# PYEDGE_RUNTIME_WORK names the runtime work dir whose toolchain builds
 # them (default: the one cargo's build of pyedge used, under the pyedge cache dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -114,36 +116,64 @@ pe_compile=$(hf_median "$WASMTIME compile $OUT/geo-pyedge.wasm -o $OUT/geo-pyedg
 cpy_compile=$(hf_median "$WASMTIME compile $OUT/geo-cpy.wasm -o $OUT/geo-cpy.cwasm")
 floor_compile=$(hf_median "$WASMTIME compile $OUT/noop-http.wasm -o $OUT/noop-http.cwasm")
 
-# ---- serve: first response, latency, throughput, memory ----
-# serve_metrics NAME CWASM [wasmtime serve flags...]
-#   -> "first_ms listen_ms request_ms p50_ms p99_ms rps peak_kb"
-serve_metrics() {
-    local name=$1 cwasm=$2; shift 2
-    local port=18080 first pid
-    first=$(python3 bench/first_response.py "$((RUNS * 4))" "$port" "$WASMTIME" "$@" "$cwasm")
-    "$WASMTIME" serve --allow-precompiled --addr "127.0.0.1:$port" "$@" "$cwasm" 2>>"$OUT/$name-serve.log" &
+# ---- serve: first response, latency, throughput, page faults, memory ----
+# load_metrics NAME PORT server command... -> "p50_ms p99_ms rps faults_per_request peak_kb"
+# Starts the server, runs a bounded wrk on one connection (a fresh instance per request)
+# and reads the server's minor page faults and peak memory from /proc.
+load_metrics() {
+    local name=$1 port=$2; shift 2
+    local pid before after
+    "$@" 2>>"$OUT/$name-serve.log" >/dev/null &
     pid=$!
-    until curl -fs -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; do sleep 0.01; done
+    until curl -fs -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; do
+        kill -0 "$pid" 2>/dev/null || { log "$name: server exited: see $OUT/$name-serve.log"; exit 1; }
+        sleep 0.01
+    done
+    before=$(awk '{print $10}' "/proc/$pid/stat")
     wrk -t1 -c1 -d"${WRK_SECONDS}s" --latency -H "x-user-location: GB" "http://127.0.0.1:$port/" >"$OUT/$name-wrk.txt"
+    after=$(awk '{print $10}' "/proc/$pid/stat")
     local peak; peak=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
     kill "$pid"; wait "$pid" 2>/dev/null || true
-    python3 - "$OUT/$name-wrk.txt" "$peak" $first <<'PY'
+    python3 - "$OUT/$name-wrk.txt" "$peak" "$((after - before))" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 def ms(label):
     m = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
     v = float(m.group(1)); return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+requests = int(re.search(r"(\d+) requests in", text).group(1))
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 if non2xx: sys.exit(f"{sys.argv[1]}: {non2xx.group(1)} failed responses")
-print(f"{sys.argv[3]} {sys.argv[4]} {sys.argv[5]} {ms('50%'):.3f} {ms('99%'):.3f} {rps:.0f} {sys.argv[2]}")
+print(f"{ms('50%'):.3f} {ms('99%'):.3f} {rps:.0f} {int(sys.argv[3]) / requests:.1f} {sys.argv[2]}")
 PY
 }
-log "serve: first response, wrk latency/throughput, peak memory"
-read -r pe_first pe_listen pe_req pe_p50 pe_p99 pe_rps pe_mem < <(serve_metrics pyedge "$OUT/geo-pyedge.cwasm")
+# serve_metrics NAME CWASM [wasmtime serve flags...]
+#   -> "first_ms listen_ms request_ms p50_ms p99_ms rps faults_per_request peak_kb"
+serve_metrics() {
+    local name=$1 cwasm=$2; shift 2
+    local port=18080 first
+    first=$(python3 bench/first_response.py "$((RUNS * 4))" "$port" "$WASMTIME" "$@" "$cwasm")
+    echo "$first $(load_metrics "$name" "$port" "$WASMTIME" serve --allow-precompiled --addr "127.0.0.1:$port" "$@" "$cwasm")"
+}
+log "serve: first response, wrk latency/throughput, page faults, peak memory"
+read -r pe_first pe_listen pe_req pe_p50 pe_p99 pe_rps pe_pf pe_mem < <(serve_metrics pyedge "$OUT/geo-pyedge.cwasm")
 # componentize-py's component also imports wasi:cli/environment: it needs -S cli.
-read -r cpy_first cpy_listen cpy_req cpy_p50 cpy_p99 cpy_rps cpy_mem < <(serve_metrics cpy "$OUT/geo-cpy.cwasm" -S cli)
-read -r floor_first floor_listen floor_req floor_p50 floor_p99 floor_rps floor_mem < <(serve_metrics floor "$OUT/noop-http.cwasm")
+read -r cpy_first cpy_listen cpy_req cpy_p50 cpy_p99 cpy_rps cpy_pf cpy_mem < <(serve_metrics cpy "$OUT/geo-cpy.cwasm" -S cli)
+read -r floor_first floor_listen floor_req floor_p50 floor_p99 floor_rps floor_pf floor_mem < <(serve_metrics floor "$OUT/noop-http.cwasm")
+
+# The same, with a host tuned for a fresh instance per request: the pooling allocator
+# keeps each slot's memory mapped and resets only the pages a request wrote (the
+# PAGEMAP_SCAN ioctl, Linux 6.7+), so the snapshot is not faulted in again on every
+# request. Same flags for all three; `pyedge serve` configures its pool this way.
+TUNED=(-O pooling-allocator=y -O pooling-memory-keep-resident=33554432
+       -O pooling-table-keep-resident=800000 -O pooling-pagemap-scan=y)
+log "serve, tuned pool: wrk latency/throughput, page faults"
+tuned() { load_metrics "$1-tuned" 18081 "$WASMTIME" serve --allow-precompiled --addr 127.0.0.1:18081 "${@:3}" "${TUNED[@]}" "$2"; }
+read -r pet_p50 pet_p99 pet_rps pet_pf _ < <(tuned pyedge "$OUT/geo-pyedge.cwasm")
+read -r cpyt_p50 cpyt_p99 cpyt_rps cpyt_pf _ < <(tuned cpy "$OUT/geo-cpy.cwasm" -S cli)
+read -r floort_p50 floort_p99 floort_rps floort_pf _ < <(tuned floor "$OUT/noop-http.cwasm")
+log "pyedge serve"
+read -r pes_p50 pes_p99 pes_rps pes_pf _ < <(load_metrics pyedge-serve 18082 "$PYEDGE" serve --addr 127.0.0.1:18082 "$OUT/geo-pyedge.wasm")
 
 # ---- script app ----
 log "wasmtime run (hello script app)"
@@ -173,12 +203,25 @@ rows = [
     ("p50 latency (ms)", $pe_p50, $cpy_p50, $floor_p50, "lower"),
     ("p99 latency (ms)", $pe_p99, $cpy_p99, $floor_p99, "lower"),
     ("requests/s (1 conn)", $pe_rps, $cpy_rps, $floor_rps, "higher"),
+    ("page faults per request", $pe_pf, $cpy_pf, $floor_pf, "lower"),
+    ("tuned pool: p50 latency (ms)", $pet_p50, $cpyt_p50, $floort_p50, "lower"),
+    ("  p99 latency (ms)", $pet_p99, $cpyt_p99, $floort_p99, "lower"),
+    ("  requests/s (1 conn)", $pet_rps, $cpyt_rps, $floort_rps, "higher"),
+    ("  page faults per request", $pet_pf, $cpyt_pf, $floort_pf, "lower"),
+    # pyedge serve runs wasi:http/proxy components only (the peer's imports
+    # wasi:cli/environment): its column compares with the peer under the tuned pool.
+    ("pyedge serve: p50 latency (ms)", $pes_p50, $cpyt_p50, None, "lower"),
+    ("  p99 latency (ms)", $pes_p99, $cpyt_p99, None, "lower"),
+    ("  requests/s (1 conn)", $pes_rps, $cpyt_rps, None, "higher"),
     ("server peak RSS (MB)", $pe_mem/1024, $cpy_mem/1024, $floor_mem/1024, "lower"),
     ("wasmtime run hello (ms)", $pe_run*1000, $cpy_run*1000, $floor_run*1000, "lower"),
 ]
 print(f"{'geo router / hello, median of $RUNS':<32} {'pyedge':>10} {'componentize-py':>16} {'advantage':>10} {'no-op floor':>12}")
 for name, ours, theirs, floor, better in rows:
-    adv = theirs / ours if better == "lower" else ours / theirs
+    if min(ours, theirs) <= 0:
+        adv = "-"
+    else:
+        adv = f"{theirs / ours if better == 'lower' else ours / theirs:.1f}x"
     floor = "-" if floor is None else f"{floor:.3f}"
-    print(f"{name:<32} {ours:>10.3f} {theirs:>16.3f} {adv:>9.1f}x {floor:>12}")
+    print(f"{name:<32} {ours:>10.3f} {theirs:>16.3f} {adv:>10} {floor:>12}")
 PY

@@ -2,7 +2,9 @@
 //!
 //! The component is compiled once (through Wasmtime's on-disk cache) and pre-instantiated;
 //! every request then gets a fresh store and instance from the pooling allocator, so no
-//! state leaks from one request to the next. Each request runs under limits: a wall-clock
+//! state leaks from one request to the next. Where the kernel allows, a pool slot keeps
+//! the snapshot's pages mapped between requests and only the pages a request wrote are
+//! reset (see [`MEMORY_KEEP_RESIDENT`]). Each request runs under limits: a wall-clock
 //! deadline (epoch interruption, 504), a memory budget per instance (500), a request body
 //! size limit (413, checked before the guest reads anything) and a bound on requests in
 //! flight (503). The guest's stdout and stderr go to the server's stderr, one log line per
@@ -33,8 +35,8 @@ use tokio::sync::{oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
-    Trap, UpdateDeadline,
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter,
+    Store, Trap, UpdateDeadline,
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -69,6 +71,16 @@ const TABLES_PER_APP: u32 = 8;
 const ERROR_RESERVE: usize = 16 << 20;
 /// Largest function table an app may have (CPython's fits with room to spare).
 const TABLE_ELEMENTS: usize = 100_000;
+/// Linear memory a pool slot keeps mapped between requests, when the kernel can say which
+/// pages a request touched (the `PAGEMAP_SCAN` ioctl, Linux 6.7+). Wasmtime then resets
+/// only those pages from the snapshot instead of unmapping the memory, so the next request
+/// finds the snapshot already mapped rather than taking a page fault on every page it
+/// touches (geo router: 86 faults per request → 1, p50 roughly halved). Without the ioctl
+/// Wasmtime would reset the whole size with `memset`, which costs more than the faults it
+/// saves: then nothing is kept resident.
+const MEMORY_KEEP_RESIDENT: usize = 32 << 20;
+/// The same for tables: CPython's function table, reset like the memory.
+const TABLE_KEEP_RESIDENT: usize = TABLE_ELEMENTS * 8;
 
 /// `pyedge serve APP.wasm`: run an HTTP component locally, a fresh instance per request.
 #[derive(clap::Args, Debug, Clone)]
@@ -411,6 +423,11 @@ fn pool_config(max_concurrency: usize) -> PoolingAllocationConfig {
         .total_tables(instances.saturating_mul(TABLES_PER_APP))
         .total_stacks(instances)
         .table_elements(TABLE_ELEMENTS);
+    if PoolingAllocationConfig::is_pagemap_scan_available() {
+        pool.pagemap_scan(Enabled::Yes)
+            .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
+            .table_keep_resident(TABLE_KEEP_RESIDENT);
+    }
     pool
 }
 
