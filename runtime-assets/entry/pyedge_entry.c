@@ -222,8 +222,9 @@ static void zero_dead_stack(void) {
  * steer a request's allocations (CPython on WASI allocates every object with malloc) to
  * fresh memory above the snapshot, instead of into free holes scattered across hundreds of
  * snapshot pages that each cost a copy-on-write fault. Nothing a request could use is lost:
- * the heap grows for it instead. The heap may not grow meanwhile (see __wrap_sbrk), and
- * blocks are taken largest first, so a big free region costs one block header. */
+ * the heap grows for it instead (see reserve_request_heap). The heap may not grow
+ * meanwhile (see __wrap_sbrk), and blocks are taken largest first, so a big free region
+ * costs one block header. */
 static void hold_free_heap(void) {
     /* Each block is stored here (volatile) so the compiler cannot treat it as unused. */
     static void *volatile last_held;
@@ -239,6 +240,19 @@ static void hold_free_heap(void) {
     }
     heap_frozen = 0;
     last_held = NULL;
+}
+
+/* Heap grown for requests at build time: the top of the heap, free, above everything
+ * hold_free_heap kept. A request allocates from it instead of growing the memory, which
+ * would cost it a `memory.grow` (a host call that changes page protections, and a host
+ * that reuses the memory for the next instance changes them back). Its pages are zero, so
+ * the snapshot does not carry them; a request that needs more grows the heap as before. */
+#define REQUEST_HEAP_SIZE ((size_t)1 << 20)
+static void reserve_request_heap(void) {
+    static void *volatile block;
+    block = malloc(REQUEST_HEAP_SIZE);
+    free(block);
+    block = NULL;
 }
 
 static PyMethodDef pyedge_methods[] = {
@@ -354,6 +368,7 @@ __attribute__((export_name("pyedge_init"))) void pyedge_init(void) {
     __wasilibc_deinitialize_environ();
     __wasilibc_reset_preopens();
     hold_free_heap();
+    reserve_request_heap();
     zero_dead_stack();
 }
 
