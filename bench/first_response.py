@@ -1,12 +1,15 @@
-"""Process start to first 200 under `wasmtime serve`, in milliseconds, split in two.
+"""Process start to first 200 under a server, in milliseconds, split in two.
 
-    python3 bench/first_response.py RUNS PORT WASMTIME [serve flags...] CWASM
+    python3 bench/first_response.py RUNS PORT SERVER [serve flags...] CWASM
+
+SERVER is the Wasmtime CLI or pyedge: both are run as
+`SERVER serve --allow-precompiled --addr 127.0.0.1:PORT [flags...] CWASM`.
 
 Starts the server RUNS times; each time it connects as soon as the port accepts
 (polling every 0.5 ms from this process, not by spawning curl, whose own start-up is
 several milliseconds), sends one GET / and reads the whole answer. Prints the medians:
 "total_ms listen_ms first_request_ms", where listen is start until the port accepts
-(the Wasmtime CLI loading the module) and first request is the rest (the component).
+(the server loading the module) and first request is the rest (the component).
 """
 
 import socket
@@ -27,9 +30,9 @@ def once(port, command):
                 break
             except OSError:
                 if server.poll() is not None:
-                    sys.exit(f"wasmtime serve exited with {server.returncode} before listening")
+                    sys.exit(f"the server exited with {server.returncode} before listening")
                 if time.perf_counter() > deadline:
-                    sys.exit("wasmtime serve did not listen within 30 s")
+                    sys.exit("the server did not listen within 30 s")
                 time.sleep(0.0005)
         listening = time.perf_counter()
         conn.settimeout(30)
@@ -48,9 +51,9 @@ def once(port, command):
 
 
 def main():
-    runs, port, wasmtime = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    runs, port, server = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     rest = sys.argv[4:]
-    command = [wasmtime, "serve", "--allow-precompiled", "--addr", f"127.0.0.1:{port}", *rest]
+    command = [server, "serve", "--allow-precompiled", "--addr", f"127.0.0.1:{port}", *rest]
     samples = [once(port, command) for _ in range(runs)]
     print(" ".join(f"{statistics.median(column):.2f}" for column in zip(*samples)))
 

@@ -10,7 +10,8 @@
 # for the peer) and a hello-world script app. A third column, the floor, measures no-op
 # components in C (bench/floor/) under the same Wasmtime: the part of each row that no
 # tool can remove. Serving is measured under a default `wasmtime serve`, under one with the
-# pool settings `pyedge serve` uses (same flags for all three), and under `pyedge serve`.
+# pool settings `pyedge serve` uses (same flags for all three), and under `pyedge serve`
+# (loading the .cwasm that `pyedge build --precompile` writes).
 # PYEDGE_RUNTIME_WORK names the runtime work dir whose toolchain builds
 # them (default: the one cargo's build of pyedge used, under the pyedge cache dir).
 set -euo pipefail
@@ -108,6 +109,9 @@ for i in $(seq "$RUNS"); do
 done
 unset PYEDGE_CACHE_DIR
 "$PYEDGE" build "$PE_HELLO" -o "$OUT/hello-pyedge.wasm" >/dev/null
+# For `pyedge serve`: the same component, also precompiled for it (app.cwasm beside).
+mkdir -p "$OUT/pyedge-serve"
+"$PYEDGE" build "$PE_GEO" -o "$OUT/pyedge-serve/geo.wasm" --precompile >/dev/null
 (cd "$CPY_HELLO" && "$CPY" -d "../../../$WIT_CLI" -w cli-app componentize app -o "../../../$OUT/hello-cpy.wasm" >/dev/null)
 
 # ---- compile ----
@@ -172,8 +176,10 @@ tuned() { load_metrics "$1-tuned" 18081 "$WASMTIME" serve --allow-precompiled --
 read -r pet_p50 pet_p99 pet_rps pet_pf _ < <(tuned pyedge "$OUT/geo-pyedge.cwasm")
 read -r cpyt_p50 cpyt_p99 cpyt_rps cpyt_pf _ < <(tuned cpy "$OUT/geo-cpy.cwasm" -S cli)
 read -r floort_p50 floort_p99 floort_rps floort_pf _ < <(tuned floor "$OUT/noop-http.cwasm")
-log "pyedge serve"
-read -r pes_p50 pes_p99 pes_rps pes_pf _ < <(load_metrics pyedge-serve 18082 "$PYEDGE" serve --addr 127.0.0.1:18082 "$OUT/geo-pyedge.wasm")
+log "pyedge serve (precompiled by pyedge build --precompile): first response, wrk"
+PES_CWASM="$OUT/pyedge-serve/geo.cwasm"
+read -r pes_first pes_listen pes_req < <(python3 bench/first_response.py "$((RUNS * 4))" 18082 "$PYEDGE" "$PES_CWASM")
+read -r pes_p50 pes_p99 pes_rps pes_pf _ < <(load_metrics pyedge-serve 18082 "$PYEDGE" serve --allow-precompiled --addr 127.0.0.1:18082 "$PES_CWASM")
 
 # ---- script app ----
 log "wasmtime run (hello script app)"
@@ -209,8 +215,12 @@ rows = [
     ("  requests/s (1 conn)", $pet_rps, $cpyt_rps, $floort_rps, "higher"),
     ("  page faults per request", $pet_pf, $cpyt_pf, $floort_pf, "lower"),
     # pyedge serve runs wasi:http/proxy components only (the peer's imports
-    # wasi:cli/environment): its column compares with the peer under the tuned pool.
-    ("pyedge serve: p50 latency (ms)", $pes_p50, $cpyt_p50, None, "lower"),
+    # wasi:cli/environment): its column compares with the peer under wasmtime serve
+    # (precompiled; tuned pool for the latency rows).
+    ("pyedge serve: start to first 200 (ms)", $pes_first, $cpy_first, None, "lower"),
+    ("  pyedge serve to listening (ms)", $pes_listen, $cpy_listen, None, "lower"),
+    ("  then the first request (ms)", $pes_req, $cpy_req, None, "lower"),
+    ("  p50 latency (ms)", $pes_p50, $cpyt_p50, None, "lower"),
     ("  p99 latency (ms)", $pes_p99, $cpyt_p99, None, "lower"),
     ("  requests/s (1 conn)", $pes_rps, $cpyt_rps, None, "higher"),
     ("server peak RSS (MB)", $pe_mem/1024, $cpy_mem/1024, $floor_mem/1024, "lower"),

@@ -68,6 +68,10 @@ struct BuildArgs {
     /// Install exactly what pyedge.lock says; fail if it is stale or a hash differs.
     #[arg(long)]
     locked: bool,
+    /// Also write the component compiled to native code for this pyedge's `serve`
+    /// (`app.cwasm` beside `app.wasm`; run it with `pyedge serve --allow-precompiled`).
+    #[arg(long)]
+    precompile: bool,
     #[command(flatten)]
     deps: crate::deps::cli::DepsSourceArgs,
 }
@@ -126,6 +130,7 @@ fn run_build(args: BuildArgs) -> Result<()> {
         deps: args.deps.options(&args.app_dir, args.locked),
         keep_names: args.keep_names,
         hash_seed: args.hash_seed,
+        precompile: args.precompile,
     };
     let outcome = build(&opts)?;
     if args.json {
@@ -145,6 +150,12 @@ fn run_build(args: BuildArgs) -> Result<()> {
             }
         );
         print!("{}", outcome.size.to_table());
+        if let Some(path) = &outcome.precompiled {
+            println!(
+                "precompiled for `pyedge serve --allow-precompiled`: {}",
+                path.display()
+            );
+        }
         if !outcome.left_out.is_empty() {
             println!(
                 "left out (nothing imports them): {}",

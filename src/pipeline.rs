@@ -33,6 +33,9 @@ pub struct BuildOptions {
     pub keep_names: bool,
     /// CPython's string-hash seed; `None` derives it from the build inputs.
     pub hash_seed: Option<HashSeed>,
+    /// Also write the component precompiled for `pyedge serve` (`OUT` with the
+    /// extension `.cwasm`).
+    pub precompile: bool,
 }
 
 /// How the interpreter's string-hash seed is chosen (it is fixed in the snapshot).
@@ -71,6 +74,8 @@ pub struct BuildOutcome {
     /// Optional C extension modules left out because nothing imports them.
     pub left_out: Vec<String>,
     pub sha256: String,
+    /// The precompiled component (`--precompile`), written beside the output.
+    pub precompiled: Option<PathBuf>,
     pub size: SizeReport,
     pub stages: Vec<StageTime>,
 }
@@ -78,6 +83,10 @@ pub struct BuildOutcome {
 /// Build the app; the output file is written only when everything succeeded.
 pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
     let mut reporter = Reporter::new(opts.show_progress);
+    let precompiled_to = opts
+        .precompile
+        .then(|| precompiled_path(&opts.output))
+        .transpose()?;
     let app = resolve_app_config(&opts.app_dir, opts.entry.as_deref(), opts.budget.as_deref())?;
     let world = match opts.world {
         Some(world) => world,
@@ -139,7 +148,21 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
     if size.over_budget {
         return Err(over_budget(&app, &size));
     }
-    reporter.stage("write", || write_atomically(&opts.output, &component))?;
+    // Compiled before anything is written, so a failure leaves neither file.
+    let precompiled = match precompiled_to {
+        Some(path) => {
+            let code = reporter.stage("precompile", || crate::serve::precompile(&component))?;
+            Some((path, code))
+        }
+        None => None,
+    };
+    reporter.stage("write", || {
+        write_atomically(&opts.output, &component)?;
+        match &precompiled {
+            Some((path, code)) => write_atomically(path, code),
+            None => Ok(()),
+        }
+    })?;
     Ok(BuildOutcome {
         output: opts.output.clone(),
         world: world.name(),
@@ -148,6 +171,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
         snapshot_cached,
         left_out: bundle.left_out.clone(),
         sha256: hex::encode(Sha256::digest(&component)),
+        precompiled: precompiled.map(|(path, _)| path),
         size,
         stages: reporter.times().to_vec(),
     })
@@ -203,6 +227,22 @@ fn over_budget(app: &AppConfig, size: &SizeReport) -> anyhow::Error {
             size.to_table()
         ),
     )
+}
+
+/// Where `--precompile` writes: the output with the extension `.cwasm`.
+fn precompiled_path(output: &Path) -> Result<PathBuf> {
+    let path = output.with_extension("cwasm");
+    if path == output {
+        return Err(failure(
+            Exit::Usage,
+            format!(
+                "-o {} names the precompiled file; with --precompile, -o names the component \
+                 (app.wasm) and the precompiled one is written beside it as .cwasm",
+                output.display()
+            ),
+        ));
+    }
+    Ok(path)
 }
 
 /// Write `bytes` to `path` through a temporary file in the same directory and a rename,

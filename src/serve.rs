@@ -105,6 +105,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONCURRENCY,
           value_parser = parse_concurrency)]
     pub max_concurrency: usize,
+    /// Load a precompiled `APP.cwasm` (`pyedge build --precompile`): native code that is
+    /// run as it is, so only pass files you built yourself.
+    #[arg(long)]
+    pub allow_precompiled: bool,
 }
 
 impl ServeArgs {
@@ -116,6 +120,7 @@ impl ServeArgs {
             timeout: self.timeout,
             memory_limit: self.memory_limit,
             max_concurrency: self.max_concurrency,
+            allow_precompiled: self.allow_precompiled,
         }
     }
 }
@@ -133,6 +138,8 @@ pub struct ServeOptions {
     pub memory_limit: u64,
     /// Requests in flight at once (503 beyond it).
     pub max_concurrency: usize,
+    /// Accept a precompiled component (native code for this pyedge's Wasmtime).
+    pub allow_precompiled: bool,
 }
 
 impl ServeOptions {
@@ -144,6 +151,7 @@ impl ServeOptions {
             timeout: DEFAULT_TIMEOUT,
             memory_limit: DEFAULT_MEMORY_LIMIT,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            allow_precompiled: false,
         }
     }
 }
@@ -197,20 +205,38 @@ impl Server {
     /// Compile the component, check it is an HTTP component that fits the limits (one
     /// trial instantiation) and prepare per-request instantiation.
     pub async fn load(opts: ServeOptions) -> Result<Server> {
-        let bytes = read_component(&opts.wasm)?;
+        let source = read_component(&opts.wasm, opts.allow_precompiled)?;
         let engine = serve_engine(&opts)?;
-        let component = tokio::task::spawn_blocking({
-            let engine = engine.clone();
-            move || Component::new(&engine, &bytes)
-        })
-        .await
-        .context("compiling the component")?
-        .map_err(|err| {
-            failure(
-                Exit::Usage,
-                format!("{} is not a valid component: {err:#}", opts.wasm.display()),
-            )
-        })?;
+        let component = match source {
+            ComponentSource::Wasm(bytes) => tokio::task::spawn_blocking({
+                let engine = engine.clone();
+                move || Component::new(&engine, &bytes)
+            })
+            .await
+            .context("compiling the component")?
+            .map_err(|err| {
+                failure(
+                    Exit::Usage,
+                    format!("{} is not a valid component: {err:#}", opts.wasm.display()),
+                )
+            })?,
+            // SAFETY: `read_component` returns this only with `--allow-precompiled`, by
+            // which the user vouches that the file is one `pyedge build --precompile`
+            // wrote; Wasmtime checks that it was compiled for this engine's version and
+            // settings, and the file is mapped, not read.
+            ComponentSource::Precompiled => {
+                unsafe { Component::deserialize_file(&engine, &opts.wasm) }.map_err(|err| {
+                    failure(
+                        Exit::Usage,
+                        format!(
+                            "cannot load {}: {err:#}; a .cwasm only runs on the pyedge that \
+                         built it: rebuild it with `pyedge build --precompile`",
+                            opts.wasm.display()
+                        ),
+                    )
+                })?
+            }
+        };
         let pre = proxy_pre(&engine, &component, &opts.wasm)?;
         let ticker = EpochTicker::start(engine);
         trial_instantiate(&pre, &opts).await?;
@@ -288,16 +314,60 @@ async fn shutdown_requested() {
     });
 }
 
-/// Read the file and make sure it is a component before compiling it.
-fn read_component(path: &Path) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).map_err(|err| {
+/// What `pyedge serve` was given: a component to compile, or one precompiled.
+#[derive(Debug)]
+enum ComponentSource {
+    Wasm(Vec<u8>),
+    /// A `.cwasm` from `pyedge build --precompile`, mapped from its file when loaded.
+    Precompiled,
+}
+
+/// Read the file and make sure it is a component (or, when allowed, a precompiled one)
+/// before compiling it.
+fn read_component(path: &Path, allow_precompiled: bool) -> Result<ComponentSource> {
+    let unreadable = |err: std::io::Error| {
         failure(
             Exit::Usage,
             format!("cannot read {}: {err}", path.display()),
         )
-    })?;
+    };
+    let mut magic = [0u8; 4];
+    let head = std::fs::File::open(path)
+        .and_then(|mut file| std::io::Read::read(&mut file, &mut magic))
+        .map_err(unreadable)?;
+    if head == 4 && magic == *b"\x7fELF" {
+        return match Engine::detect_precompiled_file(path) {
+            Ok(Some(wasmtime::Precompiled::Component)) if allow_precompiled => {
+                Ok(ComponentSource::Precompiled)
+            }
+            Ok(Some(wasmtime::Precompiled::Component)) => Err(failure(
+                Exit::Usage,
+                format!(
+                    "{} is a precompiled component (native code); pass --allow-precompiled \
+                     to run it, only if you built it yourself",
+                    path.display()
+                ),
+            )),
+            Ok(Some(wasmtime::Precompiled::Module)) => Err(failure(
+                Exit::Usage,
+                format!(
+                    "{} is a precompiled core module, not a component; build one with \
+                     `pyedge build --precompile`",
+                    path.display()
+                ),
+            )),
+            Ok(None) | Err(_) => Err(failure(
+                Exit::Usage,
+                format!(
+                    "{} is a native executable file, not a WebAssembly component",
+                    path.display()
+                ),
+            )),
+        };
+    }
+    let bytes = std::fs::read(path).map_err(unreadable)?;
     if wasmparser::Parser::is_component(&bytes) {
-        return Ok(bytes);
+        return Ok(ComponentSource::Wasm(bytes));
     }
     let what = if wasmparser::Parser::is_core_wasm(&bytes) {
         "a core WebAssembly module, not a component"
@@ -311,6 +381,18 @@ fn read_component(path: &Path) -> Result<Vec<u8>> {
             path.display()
         ),
     ))
+}
+
+/// Compile `component` ahead of time for `pyedge serve --allow-precompiled`: the engine
+/// settings are the server's (a precompiled file only loads into an engine configured
+/// the same way, which Wasmtime checks), so the server maps the code instead of compiling
+/// or decompressing it from the cache when it starts.
+pub fn precompile(component: &[u8]) -> Result<Vec<u8>> {
+    let engine = Engine::new(&base_config())
+        .map_err(|err| anyhow::Error::from(err).context("creating the engine"))?;
+    engine
+        .precompile_component(component)
+        .map_err(|err| anyhow::Error::from(err).context("precompiling the component"))
 }
 
 /// Link the component against `wasi:http/proxy` only (what edge hosts give it) and
@@ -1162,18 +1244,45 @@ mod tests {
     fn unreadable_or_non_component_files_are_usage_errors() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.wasm");
-        let err = read_component(&missing).unwrap_err();
+        let err = read_component(&missing, false).unwrap_err();
         assert_eq!(crate::error::exit_code_of(&err), Exit::Usage);
         assert!(err.to_string().contains("missing.wasm"), "{err}");
 
         let core = dir.path().join("core.wasm");
         std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
-        let err = read_component(&core).unwrap_err();
+        let err = read_component(&core, false).unwrap_err();
         assert!(err.to_string().contains("core WebAssembly module"), "{err}");
 
         let text = dir.path().join("app.py");
         std::fs::write(&text, "print('hi')").unwrap();
-        let err = read_component(&text).unwrap_err();
+        let err = read_component(&text, false).unwrap_err();
         assert_eq!(crate::error::exit_code_of(&err), Exit::Usage);
+    }
+
+    #[test]
+    fn precompiled_files_need_the_flag_and_must_be_components() {
+        let dir = tempfile::tempdir().unwrap();
+        let cwasm = dir.path().join("app.cwasm");
+        let empty_component = wasm_encoder::Component::new().finish();
+        std::fs::write(&cwasm, precompile(&empty_component).unwrap()).unwrap();
+        let err = read_component(&cwasm, false).unwrap_err();
+        assert_eq!(crate::error::exit_code_of(&err), Exit::Usage);
+        assert!(err.to_string().contains("--allow-precompiled"), "{err}");
+        assert!(matches!(
+            read_component(&cwasm, true),
+            Ok(ComponentSource::Precompiled)
+        ));
+
+        let module = dir.path().join("module.cwasm");
+        let engine = Engine::new(&base_config()).unwrap();
+        let empty_module = wasm_encoder::Module::new().finish();
+        std::fs::write(&module, engine.precompile_module(&empty_module).unwrap()).unwrap();
+        let err = read_component(&module, true).unwrap_err();
+        assert!(err.to_string().contains("precompiled core module"), "{err}");
+
+        // An ELF file Wasmtime did not write: this test's own executable.
+        let exe = std::env::current_exe().unwrap();
+        let err = read_component(&exe, true).unwrap_err();
+        assert!(err.to_string().contains("native executable"), "{err}");
     }
 }

@@ -284,3 +284,69 @@ fn send_splits_absolute_urls_and_refuses_others() {
         "a refused URL reached the origin"
     );
 }
+
+#[test]
+fn precompiled_component_serves_only_when_allowed_and_compatible() {
+    let wasm = built("geo-router", &["--precompile"]);
+    let cwasm = wasm.with_extension("cwasm");
+    assert!(cwasm.is_file(), "--precompile wrote no {}", cwasm.display());
+
+    // Native code is not loaded without the flag.
+    let refused = pyedge(&["serve", cwasm.to_str().unwrap(), "--addr", "127.0.0.1:0"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", describe(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--allow-precompiled"), "{stderr}");
+
+    let server = Server::start_with_args(&cwasm, &["--allow-precompiled"]);
+    for (location, expected) in [
+        ("GB", "Welcome to our UK portal."),
+        ("FR", "Bienvenue sur notre portail francais."),
+    ] {
+        let reply = request(
+            "GET",
+            &server.url("/"),
+            &[("x-user-location", location)],
+            None,
+        );
+        assert_eq!(reply.status, 200, "{location}");
+        assert_eq!(text(&reply), expected, "{location}");
+    }
+
+    // A component precompiled for other engine settings (no epoch interruption) is
+    // refused by Wasmtime's compatibility check, with the way out.
+    let dir = scratch("precompiled-elsewhere");
+    let other = dir.join("other.cwasm");
+    let engine = wasmtime::Engine::new(&wasmtime::Config::new()).unwrap();
+    let code = engine
+        .precompile_component(&wasm_encoder::Component::new().finish())
+        .unwrap();
+    std::fs::write(&other, code).unwrap();
+    let output = pyedge(&[
+        "serve",
+        other.to_str().unwrap(),
+        "--allow-precompiled",
+        "--addr",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("other.cwasm"), "{stderr}");
+    assert!(stderr.contains("pyedge build --precompile"), "{stderr}");
+}
+
+#[test]
+fn precompile_needs_an_output_that_is_not_the_cwasm() {
+    let dir = scratch("precompile-output");
+    let out = dir.join("app.cwasm");
+    let app = fixture("geo-router");
+    let output = pyedge(&[
+        "build",
+        app.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--precompile",
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--precompile"));
+    assert!(!out.exists(), "a refused build wrote {}", out.display());
+}
