@@ -60,8 +60,8 @@ mkdir -p "$WIT_CLI" && cp -r "$WIT/deps" "$WIT_CLI/"
 printf 'package bench:cli;\nworld cli-app {\n  include wasi:cli/command@0.2.12;\n}\n' > "$WIT_CLI/world.wit"
 
 median() { python3 -c 'import sys,statistics; v=[float(x) for x in sys.argv[1:]]; print(f"{statistics.median(v):.6g}")' "$@"; }
-hf_median() { # command... -> median seconds
-    hyperfine -N --style none --warmup 1 --runs "$RUNS" --export-json "$OUT/hf.json" "$@" >/dev/null 2>&1
+hf_median() { # command... -> median seconds (HF_RUNS runs, default RUNS)
+    hyperfine -N --style none --warmup "${HF_WARMUP:-1}" --runs "${HF_RUNS:-$RUNS}" --export-json "$OUT/hf.json" "$@" >/dev/null 2>&1
     python3 -c 'import json; print(json.load(open("'"$OUT/hf.json"'"))["results"][0]["median"])'
 }
 gz() { gzip -6 -c "$1" | wc -c; }
@@ -119,6 +119,8 @@ log "wasmtime compile"
 pe_compile=$(hf_median "$WASMTIME compile $OUT/geo-pyedge.wasm -o $OUT/geo-pyedge.cwasm")
 cpy_compile=$(hf_median "$WASMTIME compile $OUT/geo-cpy.wasm -o $OUT/geo-cpy.cwasm")
 floor_compile=$(hf_median "$WASMTIME compile $OUT/noop-http.wasm -o $OUT/noop-http.cwasm")
+# Timed runs below map these files: let the kernel finish writing them back first.
+sync
 
 # ---- serve: first response, latency, throughput, page faults, memory ----
 # load_metrics NAME PORT server command... -> "p50_ms p99_ms rps faults_per_request peak_kb"
@@ -185,10 +187,13 @@ read -r pes_p50 pes_p99 pes_rps pes_pf _ < <(load_metrics pyedge-serve 18082 "$P
 log "wasmtime run (hello script app)"
 "$WASMTIME" compile "$OUT/hello-pyedge.wasm" -o "$OUT/hello-pyedge.cwasm"
 "$WASMTIME" compile "$OUT/hello-cpy.wasm" -o "$OUT/hello-cpy.cwasm"
-pe_run=$(hf_median "$WASMTIME run --allow-precompiled $OUT/hello-pyedge.cwasm Ada")
 "$WASMTIME" compile "$OUT/noop-cli.wasm" -o "$OUT/noop-cli.cwasm"
-cpy_run=$(hf_median "$WASMTIME run --allow-precompiled $OUT/hello-cpy.cwasm Ada")
-floor_run=$(hf_median "$WASMTIME run --allow-precompiled $OUT/noop-cli.cwasm Ada")
+sync
+# A run is a few milliseconds: more runs and warm-ups than the builds.
+run_median() { HF_RUNS=$((RUNS * 4)) HF_WARMUP=3 hf_median "$WASMTIME run --allow-precompiled $1 Ada"; }
+pe_run=$(run_median "$OUT/hello-pyedge.cwasm")
+cpy_run=$(run_median "$OUT/hello-cpy.cwasm")
+floor_run=$(run_median "$OUT/noop-cli.cwasm")
 
 # ---- table ----
 # The floor column is what the same Wasmtime, flags and requests cost with a no-op

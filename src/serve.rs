@@ -213,7 +213,7 @@ impl Server {
     /// trial instantiation) and prepare per-request instantiation.
     pub async fn load(opts: ServeOptions) -> Result<Server> {
         let source = read_component(&opts.wasm, opts.allow_precompiled)?;
-        let engine = serve_engine(&opts)?;
+        let engine = serve_engine(&opts, matches!(source, ComponentSource::Wasm(_)))?;
         let component = match source {
             ComponentSource::Wasm(bytes) => tokio::task::spawn_blocking({
                 let engine = engine.clone();
@@ -227,22 +227,7 @@ impl Server {
                     format!("{} is not a valid component: {err:#}", opts.wasm.display()),
                 )
             })?,
-            // SAFETY: `read_component` returns this only with `--allow-precompiled`, by
-            // which the user vouches that the file is one `pyedge build --precompile`
-            // wrote; Wasmtime checks that it was compiled for this engine's version and
-            // settings, and the file is mapped, not read.
-            ComponentSource::Precompiled => {
-                unsafe { Component::deserialize_file(&engine, &opts.wasm) }.map_err(|err| {
-                    failure(
-                        Exit::Usage,
-                        format!(
-                            "cannot load {}: {err:#}; a .cwasm only runs on the pyedge that \
-                         built it: rebuild it with `pyedge build --precompile`",
-                            opts.wasm.display()
-                        ),
-                    )
-                })?
-            }
+            ComponentSource::Precompiled => load_precompiled(&engine, &opts.wasm)?,
         };
         let pre = proxy_pre(&engine, &component, &opts.wasm)?;
         let ticker = EpochTicker::start(engine);
@@ -343,34 +328,18 @@ fn read_component(path: &Path, allow_precompiled: bool) -> Result<ComponentSourc
         .and_then(|mut file| std::io::Read::read(&mut file, &mut magic))
         .map_err(unreadable)?;
     if head == 4 && magic == *b"\x7fELF" {
-        return match Engine::detect_precompiled_file(path) {
-            Ok(Some(wasmtime::Precompiled::Component)) if allow_precompiled => {
-                Ok(ComponentSource::Precompiled)
-            }
-            Ok(Some(wasmtime::Precompiled::Component)) => Err(failure(
-                Exit::Usage,
-                format!(
-                    "{} is a precompiled component (native code); pass --allow-precompiled \
-                     to run it, only if you built it yourself",
-                    path.display()
-                ),
-            )),
-            Ok(Some(wasmtime::Precompiled::Module)) => Err(failure(
-                Exit::Usage,
-                format!(
-                    "{} is a precompiled core module, not a component; build one with \
-                     `pyedge build --precompile`",
-                    path.display()
-                ),
-            )),
-            Ok(None) | Err(_) => Err(failure(
-                Exit::Usage,
-                format!(
-                    "{} is a native executable file, not a WebAssembly component",
-                    path.display()
-                ),
-            )),
-        };
+        // Checked when it is loaded (`load_precompiled`): Wasmtime reads the header then.
+        if allow_precompiled {
+            return Ok(ComponentSource::Precompiled);
+        }
+        return Err(failure(
+            Exit::Usage,
+            format!(
+                "{} is native code (a precompiled component?); pass --allow-precompiled to \
+                 run it, only if you built it yourself",
+                path.display()
+            ),
+        ));
     }
     let bytes = std::fs::read(path).map_err(unreadable)?;
     if wasmparser::Parser::is_component(&bytes) {
@@ -390,12 +359,41 @@ fn read_component(path: &Path, allow_precompiled: bool) -> Result<ComponentSourc
     ))
 }
 
+/// Map a `.cwasm` that `pyedge build --precompile` wrote; when Wasmtime refuses it, say
+/// what the file is instead.
+fn load_precompiled(engine: &Engine, path: &Path) -> Result<Component> {
+    // SAFETY: only reached with `--allow-precompiled`, by which the user vouches that the
+    // file is one `pyedge build --precompile` wrote; Wasmtime checks that it was compiled
+    // as a component by this Wasmtime version with this engine's settings.
+    let err = match unsafe { Component::deserialize_file(engine, path) } {
+        Ok(component) => return Ok(component),
+        Err(err) => err,
+    };
+    let message = match Engine::detect_precompiled_file(path) {
+        Ok(Some(wasmtime::Precompiled::Component)) => format!(
+            "cannot load {}: {err:#}; a .cwasm only runs on the pyedge that built it: \
+             rebuild it with `pyedge build --precompile`",
+            path.display()
+        ),
+        Ok(Some(wasmtime::Precompiled::Module)) => format!(
+            "{} is a precompiled core module, not a component; build one with \
+             `pyedge build --precompile`",
+            path.display()
+        ),
+        Ok(None) | Err(_) => format!(
+            "{} is a native executable file, not a precompiled component",
+            path.display()
+        ),
+    };
+    Err(failure(Exit::Usage, message))
+}
+
 /// Compile `component` ahead of time for `pyedge serve --allow-precompiled`: the engine
 /// settings are the server's (a precompiled file only loads into an engine configured
 /// the same way, which Wasmtime checks), so the server maps the code instead of compiling
 /// or decompressing it from the cache when it starts.
 pub fn precompile(component: &[u8]) -> Result<Vec<u8>> {
-    let engine = Engine::new(&base_config())
+    let engine = Engine::new(&base_config(false))
         .map_err(|err| anyhow::Error::from(err).context("creating the engine"))?;
     engine
         .precompile_component(component)
@@ -473,11 +471,12 @@ async fn trial_instantiate(pre: &ProxyPre<Host>, opts: &ServeOptions) -> Result<
     })
 }
 
-/// An engine for serving: epoch interruption for deadlines, the compilation cache, and the
-/// pooling allocator sized for `max_concurrency` instances (on-demand allocation if the
-/// pool's address space cannot be reserved).
-fn serve_engine(opts: &ServeOptions) -> Result<Engine> {
-    let mut config = base_config();
+/// An engine for serving: epoch interruption for deadlines, the compilation cache when it
+/// `compiles` (a precompiled component needs none), and the pooling allocator sized for
+/// `max_concurrency` instances (on-demand allocation if the pool's address space cannot
+/// be reserved).
+fn serve_engine(opts: &ServeOptions, compiles: bool) -> Result<Engine> {
+    let mut config = base_config(compiles);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(
         opts.max_concurrency,
     )));
@@ -485,18 +484,22 @@ fn serve_engine(opts: &ServeOptions) -> Result<Engine> {
         Ok(engine) => Ok(engine),
         Err(err) => {
             eprintln!("note: pooling allocator unavailable ({err:#}); allocating on demand");
-            Engine::new(&base_config())
+            Engine::new(&base_config(compiles))
                 .map_err(|err| anyhow::Error::from(err).context("creating the engine"))
         }
     }
 }
 
-fn base_config() -> Config {
+/// The settings a component is compiled with for serving; a precompiled one must have
+/// been compiled with the same (the cache is not one of them).
+fn base_config(cache: bool) -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Disable);
-    // The same cache directory as `pyedge build`.
-    crate::engine::enable_compilation_cache(&mut config);
+    if cache {
+        // The same cache directory as `pyedge build`.
+        crate::engine::enable_compilation_cache(&mut config);
+    }
     config
 }
 
@@ -1279,17 +1282,19 @@ mod tests {
             read_component(&cwasm, true),
             Ok(ComponentSource::Precompiled)
         ));
+        let engine = Engine::new(&base_config(false)).unwrap();
+        load_precompiled(&engine, &cwasm).unwrap();
 
         let module = dir.path().join("module.cwasm");
-        let engine = Engine::new(&base_config()).unwrap();
         let empty_module = wasm_encoder::Module::new().finish();
         std::fs::write(&module, engine.precompile_module(&empty_module).unwrap()).unwrap();
-        let err = read_component(&module, true).unwrap_err();
+        let err = load_precompiled(&engine, &module).unwrap_err();
+        assert_eq!(crate::error::exit_code_of(&err), Exit::Usage);
         assert!(err.to_string().contains("precompiled core module"), "{err}");
 
         // An ELF file Wasmtime did not write: this test's own executable.
         let exe = std::env::current_exe().unwrap();
-        let err = read_component(&exe, true).unwrap_err();
+        let err = load_precompiled(&engine, &exe).unwrap_err();
         assert!(err.to_string().contains("native executable"), "{err}");
     }
 }
