@@ -22,6 +22,7 @@ pub mod engine;
 pub mod error;
 pub mod imports;
 pub mod inspect;
+pub mod output;
 #[cfg(feature = "host")]
 pub mod pipeline;
 #[cfg(feature = "host")]

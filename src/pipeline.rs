@@ -6,6 +6,7 @@ use crate::config::{resolve_app_config, AppConfig};
 use crate::deps::{resolve_for_build, wheel_install_files, DepsOptions};
 use crate::embed::{embed_bundle, memory_writes, EmbedInputs};
 use crate::error::{failure, Exit};
+use crate::output::write_atomically;
 use crate::progress::{Reporter, StageTime};
 use crate::prune::prune_module;
 use crate::report::{size_report, SizeReport};
@@ -13,7 +14,6 @@ use crate::{runtime, snapshot};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Options of one build, as given on the command line.
@@ -243,26 +243,4 @@ fn precompiled_path(output: &Path) -> Result<PathBuf> {
         ));
     }
     Ok(path)
-}
-
-/// Write `bytes` to `path` through a temporary file in the same directory and a rename,
-/// so a failed or interrupted build never leaves a partial file behind.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".pyedge-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.as_file().sync_all().ok();
-    tmp.persist(path)
-        .map_err(|err| err.error)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }

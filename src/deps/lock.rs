@@ -6,7 +6,6 @@ use super::requirements::Declared;
 use crate::error::{failure, Exit};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::Path;
 
 /// The lock file's name, in the app directory.
@@ -85,14 +84,7 @@ pub fn read_lock(app_dir: &Path) -> Result<LockFile> {
 pub fn write_lock(app_dir: &Path, lock: &LockFile) -> Result<()> {
     let path = app_dir.join(LOCK_FILE);
     let body = toml::to_string_pretty(lock).context("cannot serialize the lock file")?;
-    let mut temp = tempfile::NamedTempFile::new_in(app_dir)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    temp.write_all(HEADER.as_bytes())
-        .and_then(|_| temp.write_all(body.as_bytes()))
-        .and_then(|_| temp.flush())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    temp.persist(&path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    crate::output::write_atomically(&path, format!("{HEADER}{body}").as_bytes())?;
     Ok(())
 }
 
