@@ -151,12 +151,15 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
     })?;
     // Like `pyedge serve`, a file that is not WebAssembly is a usage error (exit 2).
     if !bytes.starts_with(b"\0asm") {
+        let hint = if bytes.starts_with(b"\x7fELF") {
+            " but native code (a .cwasm from `pyedge build --precompile` or `wasmtime \
+             compile`?); inspect the .wasm it was compiled from"
+        } else {
+            " (no \\0asm header)"
+        };
         return Err(failure(
             Exit::Usage,
-            format!(
-                "{} is not a WebAssembly file (no \\0asm header)",
-                args.wasm.display()
-            ),
+            format!("{} is not a WebAssembly file{hint}", args.wasm.display()),
         ));
     }
     let info = inspect_bytes(&bytes).map_err(|err| {

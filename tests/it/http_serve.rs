@@ -291,6 +291,12 @@ fn precompiled_component_serves_only_when_allowed_and_compatible() {
     let cwasm = wasm.with_extension("cwasm");
     assert!(cwasm.is_file(), "--precompile wrote no {}", cwasm.display());
 
+    // `inspect` reads components, and says what a .cwasm is.
+    let inspected = pyedge(&["inspect", cwasm.to_str().unwrap()]);
+    assert_eq!(inspected.status.code(), Some(2), "{}", describe(&inspected));
+    let stderr = String::from_utf8_lossy(&inspected.stderr);
+    assert!(stderr.contains("inspect the .wasm"), "{stderr}");
+
     // Native code is not loaded without the flag.
     let refused = pyedge(&["serve", cwasm.to_str().unwrap(), "--addr", "127.0.0.1:0"]);
     assert_eq!(refused.status.code(), Some(2), "{}", describe(&refused));
