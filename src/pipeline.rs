@@ -92,6 +92,16 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
         Some(world) => world,
         None => detect_world(&read_entry(&app)?),
     };
+    if precompiled_to.is_some() && world != World::Http {
+        return Err(failure(
+            Exit::Usage,
+            format!(
+                "--precompile is for `pyedge serve`, which runs HTTP handlers, and {} is a \
+                 script app (cli world); for `wasmtime run`, precompile with `wasmtime compile`",
+                app.entry_path
+            ),
+        ));
+    }
     let deps = reporter.stage("dependencies", || install_dependencies(&opts.deps))?;
     let prune_table = world.prune_table()?;
     let bundle = reporter.stage("bundle", || {

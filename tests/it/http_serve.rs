@@ -356,3 +356,21 @@ fn precompile_needs_an_output_that_is_not_the_cwasm() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("--precompile"));
     assert!(!out.exists(), "a refused build wrote {}", out.display());
 }
+
+#[test]
+fn precompile_is_refused_for_script_apps() {
+    let dir = scratch("precompile-cli");
+    let out = dir.join("hello.wasm");
+    let app = fixture("hello");
+    let output = pyedge(&[
+        "build",
+        app.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--precompile",
+    ]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("wasmtime compile"), "{stderr}");
+    assert!(!out.exists() && !out.with_extension("cwasm").exists());
+}
