@@ -1,8 +1,9 @@
 //! `pyedge serve`: a local development server for `wasi:http/proxy` components.
 //!
-//! The component is compiled once (through Wasmtime's on-disk cache) and pre-instantiated;
-//! every request then gets a fresh store and instance from the pooling allocator, so no
-//! state leaks from one request to the next. Where the kernel allows, a pool slot keeps
+//! The component is compiled once (through Wasmtime's on-disk cache), or mapped from the
+//! `.cwasm` that `pyedge build --precompile` wrote (`--allow-precompiled`), and
+//! pre-instantiated; every request then gets a fresh store and instance from the pooling
+//! allocator, so no state leaks from one request to the next. Where the kernel allows, a pool slot keeps
 //! the snapshot's pages mapped between requests and only the pages a request wrote are
 //! reset (see [`MEMORY_KEEP_RESIDENT`]). Each request runs under limits: a wall-clock
 //! deadline (epoch interruption, 504), a memory budget per instance (500), a request body
@@ -209,8 +210,8 @@ struct Shared {
 }
 
 impl Server {
-    /// Compile the component, check it is an HTTP component that fits the limits (one
-    /// trial instantiation) and prepare per-request instantiation.
+    /// Compile (or map, when precompiled) the component, check it is an HTTP component that
+    /// fits the limits (one trial instantiation) and prepare per-request instantiation.
     pub async fn load(opts: ServeOptions) -> Result<Server> {
         let source = read_component(&opts.wasm, opts.allow_precompiled)?;
         let engine = serve_engine(&opts, matches!(source, ComponentSource::Wasm(_)))?;
