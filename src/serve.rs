@@ -3,9 +3,9 @@
 //! The component is compiled once (through Wasmtime's on-disk cache), or mapped from the
 //! `.cwasm` that `pyedge build --precompile` wrote (`--allow-precompiled`), and
 //! pre-instantiated; every request then gets a fresh store and instance from the pooling
-//! allocator, so no state leaks from one request to the next. Where the kernel allows, a pool slot keeps
-//! the snapshot's pages mapped between requests and only the pages a request wrote are
-//! reset (see [`MEMORY_KEEP_RESIDENT`]). Each request runs under limits: a wall-clock
+//! allocator, so no state leaks from one request to the next. Where the kernel allows, a
+//! pool slot keeps the snapshot's pages mapped between requests and only the pages a
+//! request wrote are reset (see [`MEMORY_KEEP_RESIDENT`]). Each request runs under limits: a wall-clock
 //! deadline (epoch interruption, 504), a memory budget per instance (500), a request body
 //! size limit (413, checked before the guest reads anything) and a bound on requests in
 //! flight (503). The guest's stdout and stderr go to the server's stderr, one log line per
@@ -23,6 +23,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::future::Future;
+use std::io::Read as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -324,11 +325,15 @@ fn read_component(path: &Path, allow_precompiled: bool) -> Result<ComponentSourc
             format!("cannot read {}: {err}", path.display()),
         )
     };
-    let mut magic = [0u8; 4];
-    let head = std::fs::File::open(path)
-        .and_then(|mut file| std::io::Read::read(&mut file, &mut magic))
+    // One read of the first four bytes tells a precompiled file (which Wasmtime maps
+    // itself, so it is not read here) from WebAssembly, which is read whole.
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut bytes = Vec::new();
+    (&mut file)
+        .take(4)
+        .read_to_end(&mut bytes)
         .map_err(unreadable)?;
-    if head == 4 && magic == *b"\x7fELF" {
+    if bytes == b"\x7fELF" {
         // Checked when it is loaded (`load_precompiled`): Wasmtime reads the header then.
         if allow_precompiled {
             return Ok(ComponentSource::Precompiled);
@@ -342,7 +347,7 @@ fn read_component(path: &Path, allow_precompiled: bool) -> Result<ComponentSourc
             ),
         ));
     }
-    let bytes = std::fs::read(path).map_err(unreadable)?;
+    file.read_to_end(&mut bytes).map_err(unreadable)?;
     if wasmparser::Parser::is_component(&bytes) {
         return Ok(ComponentSource::Wasm(bytes));
     }

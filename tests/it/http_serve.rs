@@ -5,6 +5,7 @@ use crate::common::serve::{request, text, Server};
 use crate::common::{built, describe, fixture, pyedge, scratch};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 #[test]
@@ -285,6 +286,30 @@ fn send_splits_absolute_urls_and_refuses_others() {
     );
 }
 
+/// Run `pyedge ARGS`, which must fail as a usage error (exit 2); its stderr.
+fn usage_error(args: &[&str]) -> String {
+    let output = pyedge(args);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `pyedge build FIXTURE -o OUT --precompile`, which must be refused (exit 2) before it
+/// writes anything; its stderr.
+fn refused_precompile(fixture_name: &str, out: &Path) -> String {
+    let app = fixture(fixture_name);
+    let stderr = usage_error(&[
+        "build",
+        app.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--precompile",
+    ]);
+    for path in [out.to_path_buf(), out.with_extension("cwasm")] {
+        assert!(!path.exists(), "a refused build wrote {}", path.display());
+    }
+    stderr
+}
+
 #[test]
 fn precompiled_component_serves_only_when_allowed_and_compatible() {
     let wasm = built("geo-router", &["--precompile"]);
@@ -292,15 +317,11 @@ fn precompiled_component_serves_only_when_allowed_and_compatible() {
     assert!(cwasm.is_file(), "--precompile wrote no {}", cwasm.display());
 
     // `inspect` reads components, and says what a .cwasm is.
-    let inspected = pyedge(&["inspect", cwasm.to_str().unwrap()]);
-    assert_eq!(inspected.status.code(), Some(2), "{}", describe(&inspected));
-    let stderr = String::from_utf8_lossy(&inspected.stderr);
+    let stderr = usage_error(&["inspect", cwasm.to_str().unwrap()]);
     assert!(stderr.contains("inspect the .wasm"), "{stderr}");
 
     // Native code is not loaded without the flag.
-    let refused = pyedge(&["serve", cwasm.to_str().unwrap(), "--addr", "127.0.0.1:0"]);
-    assert_eq!(refused.status.code(), Some(2), "{}", describe(&refused));
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let stderr = usage_error(&["serve", cwasm.to_str().unwrap(), "--addr", "127.0.0.1:0"]);
     assert!(stderr.contains("--allow-precompiled"), "{stderr}");
 
     let server = Server::start_with_args(&cwasm, &["--allow-precompiled"]);
@@ -327,50 +348,27 @@ fn precompiled_component_serves_only_when_allowed_and_compatible() {
         .precompile_component(&wasm_encoder::Component::new().finish())
         .unwrap();
     std::fs::write(&other, code).unwrap();
-    let output = pyedge(&[
+    let stderr = usage_error(&[
         "serve",
         other.to_str().unwrap(),
         "--allow-precompiled",
         "--addr",
         "127.0.0.1:0",
     ]);
-    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("other.cwasm"), "{stderr}");
     assert!(stderr.contains("pyedge build --precompile"), "{stderr}");
 }
 
 #[test]
 fn precompile_needs_an_output_that_is_not_the_cwasm() {
-    let dir = scratch("precompile-output");
-    let out = dir.join("app.cwasm");
-    let app = fixture("geo-router");
-    let output = pyedge(&[
-        "build",
-        app.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--precompile",
-    ]);
-    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--precompile"));
-    assert!(!out.exists(), "a refused build wrote {}", out.display());
+    let out = scratch("precompile-output").join("app.cwasm");
+    let stderr = refused_precompile("geo-router", &out);
+    assert!(stderr.contains("--precompile"), "{stderr}");
 }
 
 #[test]
 fn precompile_is_refused_for_script_apps() {
-    let dir = scratch("precompile-cli");
-    let out = dir.join("hello.wasm");
-    let app = fixture("hello");
-    let output = pyedge(&[
-        "build",
-        app.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--precompile",
-    ]);
-    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let out = scratch("precompile-cli").join("hello.wasm");
+    let stderr = refused_precompile("hello", &out);
     assert!(stderr.contains("wasmtime compile"), "{stderr}");
-    assert!(!out.exists() && !out.with_extension("cwasm").exists());
 }
