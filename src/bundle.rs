@@ -10,11 +10,9 @@ use crate::imports::{scan_codec_names, scan_imports, scan_imports_split};
 use crate::prune::modules_to_leave_out;
 use crate::runtime;
 use anyhow::{Context, Result};
-use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::io::{Cursor, Read, Write};
-use std::path::Path;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
 
@@ -26,29 +24,6 @@ pub const STDLIB_ROOT: &str = "lib/python3.13";
 pub const SDK_ROOT: &str = "lib/pyedge";
 /// Root of installed dependencies inside the bundle.
 pub const SITE_ROOT: &str = "lib/python3.13/site-packages";
-
-/// Directory names never bundled: VCS data, caches, virtualenvs and build output.
-const SKIPPED_DIRS: &[&str] = &[
-    ".git",
-    ".hg",
-    ".svn",
-    "__pycache__",
-    ".venv",
-    "venv",
-    ".tox",
-    ".nox",
-    ".mypy_cache",
-    ".pytest_cache",
-    ".ruff_cache",
-    "node_modules",
-    "target",
-    "build",
-    "dist",
-    ".idea",
-    ".vscode",
-];
-/// File suffixes never bundled.
-const SKIPPED_SUFFIXES: &[&str] = &[".pyc", ".pyo", ".wasm", ".cwasm", ".wasm.tmp"];
 
 /// Standard-library parts that have no use in an edge app (tests, GUIs, installers).
 const STDLIB_EXCLUDED: &[&str] = &[
@@ -83,6 +58,8 @@ pub struct Bundle {
     pub deps_bytes: BTreeMap<String, u64>,
     /// Optional C extension modules nothing in the bundle imports: left out of the build.
     pub left_out: Vec<String>,
+    /// App files left out because they look like credentials (file, why).
+    pub skipped_secrets: Vec<(String, String)>,
 }
 
 /// What goes into the boot configuration besides the entry.
@@ -124,11 +101,12 @@ pub fn collect_bundle(
             }
             add_file(zip, name, data)
         };
-    for rel in app_file_list(app)? {
-        let path = app.app_dir.join(&rel);
+    let app_files = crate::app_files::select_app_files(app)?;
+    for rel in &app_files.files {
+        let path = app.app_dir.join(rel);
         let data =
             std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        add_python(&mut zip, &format!("{APP_ROOT}/{rel}"), &rel, &data)?;
+        add_python(&mut zip, &format!("{APP_ROOT}/{rel}"), rel, &data)?;
     }
     // Which distribution each site-packages entry belongs to, for the size report.
     let mut owners = BTreeMap::new();
@@ -166,6 +144,11 @@ pub fn collect_bundle(
         stdlib_bytes: 0,
         deps_bytes: BTreeMap::new(),
         left_out,
+        skipped_secrets: app_files
+            .skipped_secrets
+            .into_iter()
+            .map(|(rel, finding)| (rel, finding.to_string()))
+            .collect(),
     };
     measure_parts(&mut bundle, &owners)?;
     Ok(bundle)
@@ -605,63 +588,6 @@ fn package_of(rel: &str) -> String {
     rel.rsplit_once('/')
         .map(|(dir, _)| dir.replace('/', "."))
         .unwrap_or_default()
-}
-
-/// The app's files to bundle, relative to the app dir with `/` separators, sorted.
-fn app_file_list(app: &AppConfig) -> Result<Vec<String>> {
-    let include = glob_set(&app.include)?;
-    let exclude = glob_set(&app.exclude)?;
-    let mut files = Vec::new();
-    let walker = walkdir::WalkDir::new(&app.app_dir)
-        .sort_by_file_name()
-        .into_iter();
-    for entry in walker.filter_entry(|e| e.depth() == 0 || !is_skipped_dir(e)) {
-        let entry = entry.with_context(|| format!("cannot walk {}", app.app_dir.display()))?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let rel = relative_name(&app.app_dir, entry.path());
-        if SKIPPED_SUFFIXES.iter().any(|s| rel.ends_with(s)) {
-            continue;
-        }
-        let included = app.include.is_empty() || include.is_match(&rel) || rel == app.entry_path;
-        if included && !exclude.is_match(&rel) {
-            files.push(rel);
-        }
-    }
-    Ok(files)
-}
-
-fn is_skipped_dir(entry: &walkdir::DirEntry) -> bool {
-    if !entry.file_type().is_dir() {
-        return false;
-    }
-    let name = entry.file_name().to_string_lossy();
-    SKIPPED_DIRS.contains(&name.as_ref())
-        || name.ends_with(".egg-info")
-        || entry.path().join("pyvenv.cfg").is_file()
-}
-
-fn relative_name(base: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(base).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-fn glob_set(patterns: &[String]) -> Result<GlobSet> {
-    let mut builder = GlobSetBuilder::new();
-    for pattern in patterns {
-        let glob = Glob::new(pattern).map_err(|err| {
-            crate::error::failure(
-                crate::error::Exit::Usage,
-                format!("invalid pattern {pattern:?} in [tool.pyedge]: {err}"),
-            )
-        })?;
-        builder.add(glob);
-    }
-    Ok(builder.build()?)
 }
 
 #[cfg(test)]

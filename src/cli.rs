@@ -72,6 +72,9 @@ struct BuildArgs {
     /// (`app.cwasm` beside `app.wasm`; run it with `pyedge serve --allow-precompiled`).
     #[arg(long)]
     precompile: bool,
+    /// Also list every file in the bundle, by root (app, each package, pyedge, stdlib).
+    #[arg(short, long)]
+    verbose: bool,
     #[command(flatten)]
     deps: crate::deps::cli::DepsSourceArgs,
 }
@@ -131,8 +134,15 @@ fn run_build(args: BuildArgs) -> Result<()> {
         keep_names: args.keep_names,
         hash_seed: args.hash_seed,
         precompile: args.precompile,
+        list_files: args.verbose,
     };
     let outcome = build(&opts)?;
+    for (file, why) in &outcome.skipped_secrets {
+        eprintln!(
+            "warning: left out {file}: it looks like a credential: {why}; name it in \
+             [tool.pyedge] allow-secrets if it is meant to ship"
+        );
+    }
     if args.json {
         let mut doc = serde_json::to_value(&outcome)?;
         doc["ok"] = serde_json::Value::Bool(true);
@@ -161,6 +171,9 @@ fn run_build(args: BuildArgs) -> Result<()> {
                 "left out (nothing imports them): {}",
                 outcome.left_out.join(", ")
             );
+        }
+        if let Some(files) = &outcome.files {
+            print!("\nfiles in the bundle (size, stored):\n{}", files.to_text());
         }
     }
     Ok(())

@@ -54,6 +54,9 @@ pub struct ToolConfig {
     /// Glob patterns of files to leave out, on top of the built-in exclusions.
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// App files (relative paths, exactly) that the secret guard lets through.
+    #[serde(default)]
+    pub allow_secrets: Vec<String>,
     /// Size budget, e.g. `"50MB"`.
     pub budget: Option<String>,
     /// `"reachable"` (default): only the stdlib modules the app's imports can reach;
@@ -78,6 +81,11 @@ pub struct AppConfig {
     pub entry_path: String,
     pub include: Vec<String>,
     pub exclude: Vec<String>,
+    /// Files the secret guard lets through (relative paths).
+    pub allow_secrets: Vec<String>,
+    /// Files inside the app directory that this build writes (its output and the
+    /// `.cwasm` beside it), relative paths: never bundled.
+    pub skip_files: Vec<String>,
     /// Size budget in bytes.
     pub budget: u64,
     /// Build-time settings for the app.
@@ -187,6 +195,8 @@ pub fn resolve_app_config(
         entry_path,
         include: tool.include,
         exclude: tool.exclude,
+        allow_secrets: tool.allow_secrets,
+        skip_files: Vec::new(),
         budget,
         settings: tool.config,
     })

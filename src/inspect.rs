@@ -14,6 +14,9 @@ pub struct InspectArgs {
     /// Print one JSON document instead of text.
     #[arg(long)]
     pub json: bool,
+    /// List every file in the bundle, by root (app, each package, pyedge, stdlib).
+    #[arg(long)]
+    pub files: bool,
 }
 
 /// One core module inside the file.
@@ -168,8 +171,24 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
             format!("{} is not valid WebAssembly: {err}", args.wasm.display()),
         )
     })?;
+    let files = if args.files {
+        let zip = crate::manifest::bundle_from_wasm(&bytes).map_err(|err| {
+            failure(Exit::Usage, format!("{}: {err}", args.wasm.display()))
+        })?;
+        Some(crate::manifest::Manifest::from_zip(&zip)?)
+    } else {
+        None
+    };
     if args.json {
-        println!("{}", serde_json::to_string(&info)?);
+        let mut doc = serde_json::to_value(&info)?;
+        if let Some(files) = &files {
+            doc["files"] = serde_json::to_value(files)?;
+        }
+        println!("{doc}");
+        return Ok(());
+    }
+    if let Some(files) = &files {
+        print!("{}", files.to_text());
         return Ok(());
     }
     let kind = if info.component {

@@ -8,6 +8,8 @@
 //! inputs are built, for `fuzz/`.
 
 #[cfg(feature = "host")]
+pub mod app_files;
+#[cfg(feature = "host")]
 pub mod bundle;
 #[cfg(feature = "host")]
 pub mod cli;
@@ -22,6 +24,7 @@ pub mod engine;
 pub mod error;
 pub mod imports;
 pub mod inspect;
+pub mod manifest;
 pub mod output;
 #[cfg(feature = "host")]
 pub mod pipeline;
@@ -33,6 +36,7 @@ pub mod prune;
 pub mod report;
 #[cfg(feature = "host")]
 pub mod runtime;
+pub mod secrets;
 #[cfg(feature = "host")]
 pub mod serve;
 #[cfg(feature = "host")]

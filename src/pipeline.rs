@@ -36,6 +36,8 @@ pub struct BuildOptions {
     /// Also write the component precompiled for `pyedge serve` (`OUT` with the
     /// extension `.cwasm`).
     pub precompile: bool,
+    /// Put the bundle's file list in the outcome (`-v`).
+    pub list_files: bool,
 }
 
 /// How the interpreter's string-hash seed is chosen (it is fixed in the snapshot).
@@ -73,10 +75,15 @@ pub struct BuildOutcome {
     pub snapshot_cached: bool,
     /// Optional C extension modules left out because nothing imports them.
     pub left_out: Vec<String>,
+    /// App files left out because they look like credentials: (file, why).
+    pub skipped_secrets: Vec<(String, String)>,
     pub sha256: String,
     /// The precompiled component (`--precompile`), written beside the output.
     pub precompiled: Option<PathBuf>,
     pub size: SizeReport,
+    /// Every file in the bundle, by root (with `-v`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<crate::manifest::Manifest>,
     pub stages: Vec<StageTime>,
 }
 
@@ -87,7 +94,14 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
         .precompile
         .then(|| precompiled_path(&opts.output))
         .transpose()?;
-    let app = resolve_app_config(&opts.app_dir, opts.entry.as_deref(), opts.budget.as_deref())?;
+    let mut app =
+        resolve_app_config(&opts.app_dir, opts.entry.as_deref(), opts.budget.as_deref())?;
+    // This build's own outputs never ship, even when written inside the app directory.
+    app.skip_files = [Some(opts.output.clone()), precompiled_to.clone()]
+        .into_iter()
+        .flatten()
+        .filter_map(|out| inside_dir(&app.app_dir, &out))
+        .collect();
     let world = match opts.world {
         Some(world) => world,
         None => detect_world(&read_entry(&app)?),
@@ -180,9 +194,14 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
         snapshot: opts.snapshot,
         snapshot_cached,
         left_out: bundle.left_out.clone(),
+        skipped_secrets: bundle.skipped_secrets.clone(),
         sha256: hex::encode(Sha256::digest(&component)),
         precompiled: precompiled.map(|(path, _)| path),
         size,
+        files: opts
+            .list_files
+            .then(|| crate::manifest::Manifest::from_zip(&bundle.zip))
+            .transpose()?,
         stages: reporter.times().to_vec(),
     })
 }
@@ -237,6 +256,18 @@ fn over_budget(app: &AppConfig, size: &SizeReport) -> anyhow::Error {
             size.to_table()
         ),
     )
+}
+
+/// `file` relative to `dir` (`/`-separated) when it lies inside it.
+fn inside_dir(dir: &Path, file: &Path) -> Option<String> {
+    let dir = dir.canonicalize().ok()?;
+    let parent = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.canonicalize().ok()?,
+        _ => std::env::current_dir().ok()?.canonicalize().ok()?,
+    };
+    let full = parent.join(file.file_name()?);
+    let rel = full.strip_prefix(&dir).ok()?;
+    Some(crate::app_files::relative_name(Path::new(""), rel))
 }
 
 /// Where `--precompile` writes: the output with the extension `.cwasm`.

@@ -5,6 +5,7 @@
 mod common;
 mod deps_support;
 
+mod app_files;
 mod build_cli;
 mod deps_cli;
 mod deps_end_to_end;
