@@ -64,7 +64,10 @@ pub fn select_app_files(app: &AppConfig) -> Result<AppFiles> {
     let naming: Vec<String> = app
         .include
         .iter()
-        .filter(|p| p.split('/').any(|part| part.starts_with('.') && part != "." && part != ".."))
+        .filter(|p| {
+            p.split('/')
+                .any(|part| part.starts_with('.') && part != "." && part != "..")
+        })
         .cloned()
         .collect();
     let naming_dots = glob_set(&naming)?;
@@ -82,9 +85,7 @@ pub fn select_app_files(app: &AppConfig) -> Result<AppFiles> {
         .add_custom_ignore_filename(IGNORE_FILE)
         .follow_links(false)
         .sort_by_file_name(|a, b| a.cmp(b))
-        .filter_entry(move |entry| {
-            entry.depth() == 0 || !is_skipped_dir(entry, walk_dot_dirs)
-        });
+        .filter_entry(move |entry| entry.depth() == 0 || !is_skipped_dir(entry, walk_dot_dirs));
     let mut files = Vec::new();
     for entry in walker.build() {
         let entry = entry.with_context(|| format!("cannot walk {}", app.app_dir.display()))?;
@@ -124,7 +125,7 @@ fn guard_secrets(app: &AppConfig, files: Vec<String>) -> Result<AppFiles> {
         let path = app.app_dir.join(&rel);
         let data =
             std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let allowed = app.allow_secrets.iter().any(|allowed| *allowed == rel);
+        let allowed = app.allow_secrets.contains(&rel);
         match find_secret(&rel, &data).filter(|_| !allowed) {
             None => selected.files.push(rel),
             Some(finding) if app.include.is_empty() && rel != app.entry_path => {

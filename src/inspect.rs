@@ -172,9 +172,8 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
         )
     })?;
     let files = if args.files {
-        let zip = crate::manifest::bundle_from_wasm(&bytes).map_err(|err| {
-            failure(Exit::Usage, format!("{}: {err}", args.wasm.display()))
-        })?;
+        let zip = crate::manifest::bundle_from_wasm(&bytes)
+            .map_err(|err| failure(Exit::Usage, format!("{}: {err}", args.wasm.display())))?;
         Some(crate::manifest::Manifest::from_zip(&zip)?)
     } else {
         None

@@ -57,7 +57,7 @@ impl Manifest {
         let mut entries = Vec::new();
         let mut records = Vec::new();
         for index in 0..archive.len() {
-            let mut file = archive.by_index_raw(index)?;
+            let file = archive.by_index_raw(index)?;
             if file.is_dir() {
                 continue;
             }
@@ -98,11 +98,10 @@ impl Manifest {
             } else {
                 (2, "pyedge".to_string(), name.clone())
             };
-            roots.entry((order, root)).or_default().push(BundleFile {
-                path,
-                size,
-                stored,
-            });
+            roots
+                .entry((order, root))
+                .or_default()
+                .push(BundleFile { path, size, stored });
         }
         Ok(Manifest {
             roots: roots
@@ -243,7 +242,9 @@ pub fn bundle_from_wasm(wasm: &[u8]) -> Result<Vec<u8>> {
                 let Some(bytes) = read_memory(segments, start, len) else {
                     continue;
                 };
-                if bytes.starts_with(b"PK\x03\x04") && zip::ZipArchive::new(Cursor::new(&bytes[..])).is_ok() {
+                if bytes.starts_with(b"PK\x03\x04")
+                    && zip::ZipArchive::new(Cursor::new(&bytes[..])).is_ok()
+                {
                     return Ok(bytes);
                 }
             }
@@ -300,7 +301,10 @@ mod tests {
             ("app/templates/index.html", b"<p>"),
             ("lib/python3.13/site-packages/jwt/__init__.py", b"x=1"),
             ("lib/python3.13/site-packages/jwt/api.py", b""),
-            ("lib/python3.13/site-packages/PyJWT-2.10.1.dist-info/RECORD", record),
+            (
+                "lib/python3.13/site-packages/PyJWT-2.10.1.dist-info/RECORD",
+                record,
+            ),
             ("lib/python3.13/json/__init__.py", b""),
             ("lib/pyedge/pyedge/http.py", b""),
             ("pyedge.cfg", b"entry=app\n"),
@@ -335,7 +339,11 @@ mod tests {
         module.section(&memories);
         let mut data = wasm_encoder::DataSection::new();
         data.active(0, &wasm_encoder::ConstExpr::i32_const(1024), desc);
-        data.active(0, &wasm_encoder::ConstExpr::i32_const(0x2_0000), zip.clone());
+        data.active(
+            0,
+            &wasm_encoder::ConstExpr::i32_const(0x2_0000),
+            zip.clone(),
+        );
         module.section(&data);
         assert_eq!(bundle_from_wasm(&module.finish()).unwrap(), zip);
         assert!(bundle_from_wasm(&wasm_encoder::Module::new().finish()).is_err());

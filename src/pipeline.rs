@@ -94,8 +94,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
         .precompile
         .then(|| precompiled_path(&opts.output))
         .transpose()?;
-    let mut app =
-        resolve_app_config(&opts.app_dir, opts.entry.as_deref(), opts.budget.as_deref())?;
+    let mut app = resolve_app_config(&opts.app_dir, opts.entry.as_deref(), opts.budget.as_deref())?;
     // This build's own outputs never ship, even when written inside the app directory.
     app.skip_files = [Some(opts.output.clone()), precompiled_to.clone()]
         .into_iter()

@@ -92,22 +92,22 @@ fn by_name(rel: &str) -> Option<SecretFinding> {
 fn private_key_pem() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----")
-            .expect("valid regex")
+        Regex::new(r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----").expect("valid regex")
     })
 }
 
 fn service_account() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r#""type"\s*:\s*"service_account""#).expect("valid regex")
-    })
+    RE.get_or_init(|| Regex::new(r#""type"\s*:\s*"service_account""#).expect("valid regex"))
 }
 
 fn by_content(rel: &str, data: &[u8]) -> Option<SecretFinding> {
     if let Some(found) = private_key_pem().captures(data) {
         let kind = String::from_utf8_lossy(&found[1]).into_owned();
-        return finding("private-key", format!("holds a {kind} (-----BEGIN {kind}-----)"));
+        return finding(
+            "private-key",
+            format!("holds a {kind} (-----BEGIN {kind}-----)"),
+        );
     }
     if data.starts_with(b"PuTTY-User-Key-File-") {
         return finding("private-key", "a PuTTY private key");
@@ -165,7 +165,10 @@ mod tests {
         assert_eq!(rule("deploy_key", ssh), Some("private-key"));
         let pgp = b"-----BEGIN PGP PRIVATE KEY BLOCK-----\n";
         assert_eq!(rule("k.asc", pgp), Some("private-key"));
-        assert_eq!(rule("k.ppk", b"PuTTY-User-Key-File-3: ssh-ed25519\n"), Some("private-key"));
+        assert_eq!(
+            rule("k.ppk", b"PuTTY-User-Key-File-3: ssh-ed25519\n"),
+            Some("private-key")
+        );
     }
 
     #[test]
@@ -176,7 +179,10 @@ mod tests {
         assert_eq!(rule("ca.crt", cert), None);
         assert_eq!(rule("id_rsa.pub", b"ssh-rsa AAAAB3Nza user@host\n"), None);
         // A DER certificate opens with a nested SEQUENCE, not a version INTEGER.
-        assert_eq!(rule("ca.der", &[0x30, 0x82, 0x01, 0x0a, 0x30, 0x82, 0x00, 0xf0]), None);
+        assert_eq!(
+            rule("ca.der", &[0x30, 0x82, 0x01, 0x0a, 0x30, 0x82, 0x00, 0xf0]),
+            None
+        );
     }
 
     #[test]
@@ -189,9 +195,18 @@ mod tests {
         assert_eq!(rule("keys/id_ed25519_deploy", b""), Some("ssh-key"));
         assert_eq!(rule("store.p12", b"\x30\x82"), Some("pkcs12"));
         assert_eq!(rule("credentials.json", b"{}"), Some("credentials-json"));
-        assert_eq!(rule("client_secret_123.json", b"{}"), Some("credentials-json"));
-        assert_eq!(rule(".aws/credentials", b"[default]\n"), Some("credential-file"));
-        assert_eq!(rule(".netrc", b"machine x login y password z\n"), Some("credential-file"));
+        assert_eq!(
+            rule("client_secret_123.json", b"{}"),
+            Some("credentials-json")
+        );
+        assert_eq!(
+            rule(".aws/credentials", b"[default]\n"),
+            Some("credential-file")
+        );
+        assert_eq!(
+            rule(".netrc", b"machine x login y password z\n"),
+            Some("credential-file")
+        );
         assert_eq!(rule("environment.py", b"x = 1\n"), None);
     }
 

@@ -38,11 +38,17 @@ fn never_shipped() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         (".env", b"API_TOKEN=sk_live_123\n".to_vec()),
         (".env.production", b"DB_PASSWORD=hunter2\n".to_vec()),
-        (".aws/credentials", b"[default]\naws_secret_access_key=x\n".to_vec()),
+        (
+            ".aws/credentials",
+            b"[default]\naws_secret_access_key=x\n".to_vec(),
+        ),
         ("id_rsa", RSA_KEY.as_bytes().to_vec()),
         ("keys/server.pem", RSA_KEY.as_bytes().to_vec()),
         ("secrets/token.txt", b"gitignored\n".to_vec()),
-        ("sub/local.cfg", b"ignored by a nested .gitignore\n".to_vec()),
+        (
+            "sub/local.cfg",
+            b"ignored by a nested .gitignore\n".to_vec(),
+        ),
         ("notes/todo.txt", b"ignored by .pyedgeignore\n".to_vec()),
         ("dist/app-1.0.tar.gz", b"a previous sdist\n".to_vec()),
         ("build/lib/app.py", b"x = 1\n".to_vec()),
@@ -57,7 +63,11 @@ fn never_shipped() -> Vec<(&'static str, Vec<u8>)> {
 /// ship; a git checkout when `git` (with `.git/info/exclude` in use too).
 fn app_dir(name: &str, git: bool) -> std::path::PathBuf {
     let dir = scratch(name).join("app");
-    write(&dir, "app.py", b"import helper\n\ndef main():\n    print(helper.GREETING)\n");
+    write(
+        &dir,
+        "app.py",
+        b"import helper\n\ndef main():\n    print(helper.GREETING)\n",
+    );
     write(&dir, "helper.py", b"GREETING = 'ok'\n");
     write(&dir, "templates/index.html", b"<h1>{{ title }}</h1>\n");
     write(&dir, "certs/ca.pem", CERTIFICATE.as_bytes());
@@ -168,7 +178,13 @@ fn default_selection_ships_only_app_files(git: bool) {
 
     // The verbose build lists the same files, and warns about the skipped keys.
     let out = dir.join("app.wasm");
-    let output = pyedge(&["build", dir.to_str().unwrap(), "-o", out.to_str().unwrap(), "-v"]);
+    let output = pyedge(&[
+        "build",
+        dir.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-v",
+    ]);
     assert!(output.status.success(), "{}", describe(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("templates/index.html"), "{stdout}");
@@ -193,25 +209,28 @@ fn default_selection_ships_only_app_files_outside_git() {
 fn include_naming_a_secret_fails_until_allowed(git: bool) {
     let dir = app_dir(&format!("app-files-include-{git}"), git);
     let out = dir.join("out/app.wasm");
-    let build = |dir: &Path| {
-        pyedge(&[
-            "build",
-            dir.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ])
-    };
+    let build = |dir: &Path| pyedge(&["build", dir.to_str().unwrap(), "-o", out.to_str().unwrap()]);
     write(
         &dir,
         "pyproject.toml",
         b"[tool.pyedge]\ninclude = [\"*.py\", \"templates/**\", \"keys/*\", \".well-known/**\"]\n",
     );
-    write(&dir, ".well-known/security.txt", b"Contact: mailto:sec@example.com\n");
+    write(
+        &dir,
+        ".well-known/security.txt",
+        b"Contact: mailto:sec@example.com\n",
+    );
     let output = build(&dir);
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("keys/server.pem: holds a RSA PRIVATE KEY"), "{stderr}");
-    assert!(stderr.contains("allow-secrets = [\"keys/server.pem\"]"), "{stderr}");
+    assert!(
+        stderr.contains("keys/server.pem: holds a RSA PRIVATE KEY"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("allow-secrets = [\"keys/server.pem\"]"),
+        "{stderr}"
+    );
     assert!(!out.exists(), "nothing is written when the guard refuses");
 
     write(
