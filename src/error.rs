@@ -20,6 +20,49 @@ pub enum Exit {
     Resolution = 5,
 }
 
+impl Exit {
+    /// Every failure code, in order.
+    pub const ALL: [Exit; 5] = [
+        Exit::Build,
+        Exit::Usage,
+        Exit::OverBudget,
+        Exit::DependencyRejected,
+        Exit::Resolution,
+    ];
+
+    /// What the code means, as the README's table says it.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Build => {
+                "build error (a Python error while importing the app at build time shows its \
+                 traceback; an output that cannot be written, such as stdout on a full disk)"
+            }
+            Exit::Usage => {
+                "usage or configuration error (missing entry file, invalid `pyproject.toml`, \
+                 a file the secret guard refuses, a file that is not a component)"
+            }
+            Exit::OverBudget => "the component is over the size budget (nothing written)",
+            Exit::DependencyRejected => {
+                "a dependency is not pure Python (named, with the chain that pulled it in)"
+            }
+            Exit::Resolution => {
+                "dependencies cannot be resolved or fetched: index unreachable, no matching \
+                 version, hash mismatch, stale `pyedge.lock`"
+            }
+        }
+    }
+}
+
+/// The README's exit-code table (Markdown), made from [`Exit`]: a test checks the README
+/// holds exactly this.
+pub fn exit_code_table() -> String {
+    let mut table = String::from("| code | meaning |\n| ---- | ------- |\n| 0 | success |\n");
+    for exit in Exit::ALL {
+        table.push_str(&format!("| {} | {} |\n", exit as u8, exit.meaning()));
+    }
+    table
+}
+
 /// An error with the exit code it should produce.
 #[derive(Debug)]
 pub struct Failure {
@@ -49,4 +92,19 @@ pub fn exit_code_of(err: &anyhow::Error) -> Exit {
         .find_map(|cause| cause.downcast_ref::<Failure>())
         .map(|f| f.exit)
         .unwrap_or(Exit::Build)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_exit_code_table_is_the_one_made_here() {
+        let readme = include_str!("../README.md");
+        let table = exit_code_table();
+        assert!(
+            readme.contains(&table),
+            "README.md's exit-code table differs; it should read:\n{table}"
+        );
+    }
 }

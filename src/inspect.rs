@@ -3,21 +3,7 @@
 
 use anyhow::Result;
 use serde::Serialize;
-use std::path::PathBuf;
 use wasmparser::{Parser, Payload};
-
-/// `pyedge inspect` arguments.
-#[derive(clap::Args, Debug)]
-pub struct InspectArgs {
-    /// A component or core module (.wasm).
-    pub wasm: PathBuf,
-    /// Print one JSON document instead of text.
-    #[arg(long)]
-    pub json: bool,
-    /// List every file in the bundle, by root (app, each package, pyedge, stdlib).
-    #[arg(long)]
-    pub files: bool,
-}
 
 /// One core module inside the file.
 #[derive(Debug, Default, Serialize)]
@@ -136,92 +122,6 @@ fn record_module_payload(module: &mut ModuleInfo, payload: &Payload) -> Result<(
             }
         }
         _ => {}
-    }
-    Ok(())
-}
-
-/// Run `pyedge inspect`.
-#[cfg(feature = "host")]
-pub fn run_inspect(args: &InspectArgs) -> Result<()> {
-    use crate::error::{failure, Exit};
-    use crate::report::human_bytes;
-
-    let bytes = std::fs::read(&args.wasm).map_err(|err| {
-        failure(
-            Exit::Usage,
-            format!("cannot read {}: {err}", args.wasm.display()),
-        )
-    })?;
-    // Like `pyedge serve`, a file that is not WebAssembly is a usage error (exit 2).
-    if !bytes.starts_with(b"\0asm") {
-        let hint = if bytes.starts_with(b"\x7fELF") {
-            " but native code (a .cwasm from `pyedge build --precompile` or `wasmtime \
-             compile`?); inspect the .wasm it was compiled from"
-        } else {
-            " (no \\0asm header)"
-        };
-        return Err(failure(
-            Exit::Usage,
-            format!("{} is not a WebAssembly file{hint}", args.wasm.display()),
-        ));
-    }
-    let info = inspect_bytes(&bytes).map_err(|err| {
-        failure(
-            Exit::Usage,
-            format!("{} is not valid WebAssembly: {err}", args.wasm.display()),
-        )
-    })?;
-    let files = if args.files {
-        let zip = crate::manifest::bundle_from_wasm(&bytes)
-            .map_err(|err| failure(Exit::Usage, format!("{}: {err}", args.wasm.display())))?;
-        Some(crate::manifest::Manifest::from_zip(&zip)?)
-    } else {
-        None
-    };
-    if args.json {
-        let mut doc = serde_json::to_value(&info)?;
-        if let Some(files) = &files {
-            doc["files"] = serde_json::to_value(files)?;
-        }
-        println!("{doc}");
-        return Ok(());
-    }
-    if let Some(files) = &files {
-        print!("{}", files.to_text());
-        return Ok(());
-    }
-    let kind = if info.component {
-        "component"
-    } else {
-        "core module"
-    };
-    println!(
-        "{}: {kind}, {}",
-        args.wasm.display(),
-        human_bytes(info.size)
-    );
-    println!(
-        "snapshot memory (data segments): {}",
-        human_bytes(info.snapshot_memory)
-    );
-    for (i, m) in info.modules.iter().enumerate() {
-        println!(
-            "  module {i}: {} (code {}, data {} in {} segments, custom {}, initial memory {})",
-            human_bytes(m.size),
-            human_bytes(m.code_bytes),
-            human_bytes(m.data_bytes),
-            m.data_segments,
-            human_bytes(m.custom_bytes),
-            human_bytes(m.initial_memory)
-        );
-    }
-    println!("imports ({}):", info.imports.len());
-    for name in &info.imports {
-        println!("  {name}");
-    }
-    println!("exports ({}):", info.exports.len());
-    for name in &info.exports {
-        println!("  {name}");
     }
     Ok(())
 }

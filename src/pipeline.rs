@@ -7,7 +7,7 @@ use crate::deps::{resolve_for_build, wheel_install_files, DepsOptions};
 use crate::embed::{embed_bundle, memory_writes, EmbedInputs};
 use crate::error::{failure, Exit};
 use crate::output::write_atomically;
-use crate::progress::{Reporter, StageTime};
+use crate::progress::{Reporter, StageObserver, StageTime};
 use crate::prune::prune_module;
 use crate::report::{size_report, SizeReport};
 use crate::{runtime, snapshot};
@@ -24,7 +24,6 @@ pub struct BuildOptions {
     pub entry: Option<String>,
     pub budget: Option<String>,
     pub snapshot: bool,
-    pub show_progress: bool,
     /// Force a world instead of detecting it from the entry module.
     pub world: Option<World>,
     /// Where dependencies come from (index, find-links, lock, offline).
@@ -87,9 +86,10 @@ pub struct BuildOutcome {
     pub stages: Vec<StageTime>,
 }
 
-/// Build the app; the output file is written only when everything succeeded.
-pub fn build(opts: &BuildOptions) -> Result<BuildOutcome> {
-    let mut reporter = Reporter::new(opts.show_progress);
+/// Build the app, telling `progress` about each stage; the output file is written only
+/// when everything succeeded.
+pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Result<BuildOutcome> {
+    let mut reporter = Reporter::new(progress);
     let precompiled_to = opts
         .precompile
         .then(|| precompiled_path(&opts.output))

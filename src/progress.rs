@@ -1,10 +1,8 @@
-//! Progress reporting for long stages: a spinner per stage on a terminal, nothing
-//! otherwise, and the time each stage took for the report.
+//! Stage timing for long builds: the time each stage took, for the report, and an
+//! observer the CLI gives to draw progress. Stages themselves never print.
 
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use std::io::IsTerminal;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// How long one stage took.
 #[derive(Debug, Clone, Serialize)]
@@ -13,38 +11,39 @@ pub struct StageTime {
     pub seconds: f64,
 }
 
-/// Shows stages as they run and records their durations.
-pub struct Reporter {
-    visible: bool,
+/// Told about each stage as it starts and ends (the CLI draws a spinner on a terminal).
+pub trait StageObserver {
+    /// Stage `stage` starts.
+    fn started(&self, stage: &str);
+    /// Stage `stage` ended after `seconds`.
+    fn finished(&self, stage: &str, seconds: f64);
+}
+
+/// Runs stages, records their durations and tells the observer, if any.
+pub struct Reporter<'a> {
+    observer: Option<&'a dyn StageObserver>,
     times: Vec<StageTime>,
 }
 
-impl Reporter {
-    /// A reporter that draws only when `visible` and stderr is a terminal.
-    pub fn new(visible: bool) -> Self {
+impl<'a> Reporter<'a> {
+    /// A reporter telling `observer` about each stage.
+    pub fn new(observer: Option<&'a dyn StageObserver>) -> Self {
         Reporter {
-            visible: visible && std::io::stderr().is_terminal(),
+            observer,
             times: Vec::new(),
         }
     }
 
     /// Run `work` as stage `name`.
     pub fn stage<T>(&mut self, name: &str, work: impl FnOnce() -> T) -> T {
-        let bar = self.visible.then(|| {
-            let bar = ProgressBar::new_spinner();
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("valid template"),
-            );
-            bar.set_message(name.to_string());
-            bar.enable_steady_tick(Duration::from_millis(100));
-            bar
-        });
+        if let Some(observer) = self.observer {
+            observer.started(name);
+        }
         let start = Instant::now();
         let result = work();
         let seconds = start.elapsed().as_secs_f64();
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-            eprintln!("  {name:<16} {seconds:>6.2}s");
+        if let Some(observer) = self.observer {
+            observer.finished(name, seconds);
         }
         self.times.push(StageTime {
             stage: name.to_string(),

@@ -11,7 +11,6 @@
 
 pub mod cache;
 pub mod classify;
-pub mod cli;
 pub mod index;
 pub mod lock;
 pub mod markers;

@@ -13,6 +13,7 @@ mod deps_install;
 mod deps_resolve;
 mod fuzz_seeds;
 mod http_serve;
+mod output;
 mod reproducible;
 mod serve_limits;
 mod serve_load;

@@ -1,7 +1,8 @@
-//! The command-line face of the dependency stage: `pyedge check-deps` and `pyedge lock`.
-//! Parsing only; the work is in [`super::check_deps`] and [`super::lock_deps`].
+//! `pyedge check-deps` and `pyedge lock`: arguments → [`DepsOptions`] →
+//! [`check_deps`]/[`lock_deps`] → the table or JSON.
 
-use super::{check_deps, lock_deps, report, DepsOptions, DepsReport};
+use super::Printer;
+use crate::deps::{check_deps, lock, lock_deps, report, DepsOptions, DepsReport};
 use crate::error::{failure, Exit};
 use anyhow::Result;
 use clap::Args;
@@ -70,21 +71,21 @@ pub struct LockArgs {
 
 /// Run `check-deps`: table (or JSON) on stdout; exit 4 with the rejections, 5 when the
 /// dependencies cannot be resolved or fetched.
-pub fn run_check_deps(args: &CheckDepsArgs) -> Result<()> {
+pub fn run_check_deps(args: &CheckDepsArgs, printer: &Printer) -> Result<()> {
     check_app_dir(&args.app_dir)?;
     let opts = args.sources.options(&args.app_dir, args.locked);
     let outcome = check_deps(&opts);
-    present(outcome, args.json, &args.app_dir, None)
+    present(printer, outcome, &args.app_dir, None)
 }
 
 /// Run `lock`: write `pyedge.lock` when every dependency is pure; otherwise exit 4 and
 /// write nothing.
-pub fn run_lock(args: &LockArgs) -> Result<()> {
+pub fn run_lock(args: &LockArgs, printer: &Printer) -> Result<()> {
     check_app_dir(&args.app_dir)?;
     let opts = args.sources.options(&args.app_dir, false);
     let outcome = lock_deps(&opts);
-    let lock_path = args.app_dir.join(super::lock::LOCK_FILE);
-    present(outcome, args.json, &args.app_dir, Some(&lock_path))
+    let lock_path = args.app_dir.join(lock::LOCK_FILE);
+    present(printer, outcome, &args.app_dir, Some(&lock_path))
 }
 
 fn check_app_dir(app_dir: &Path) -> Result<()> {
@@ -99,28 +100,30 @@ fn check_app_dir(app_dir: &Path) -> Result<()> {
 
 /// Print the outcome and turn rejections into the error that carries exit 4.
 fn present(
+    printer: &Printer,
     outcome: Result<Option<DepsReport>>,
-    json: bool,
     app_dir: &Path,
     lock_path: Option<&Path>,
 ) -> Result<()> {
+    let json = printer.json();
     let report = match outcome {
         Ok(report) => report,
         Err(err) => {
             if json {
-                println!("{}", report::error_json(&err));
+                // The error itself still reaches stderr, whatever stdout does.
+                let _ = printer.out_json(&report::error_json(&err));
             }
             return Err(err);
         }
     };
     let Some(report) = report else {
         if json {
-            println!("{}", report::empty_json(&app_dir.display().to_string()));
+            printer.out_json(&report::empty_json(&app_dir.display().to_string()))?;
         } else {
-            println!(
-                "{} declares no dependencies (no [project].dependencies, no requirements.txt).",
+            printer.out(&format!(
+                "{} declares no dependencies (no [project].dependencies, no requirements.txt).\n",
                 app_dir.display()
-            );
+            ))?;
         }
         return Ok(());
     };
@@ -131,11 +134,11 @@ fn present(
         if let (Some(path), Some(object)) = (wrote_lock, doc.as_object_mut()) {
             object.insert("lock_file".into(), path.display().to_string().into());
         }
-        println!("{doc}");
+        printer.out_json(&doc)?;
     } else {
-        print!("{}", report::render_table(&report));
+        printer.out(&report::render_table(&report))?;
         if let Some(path) = wrote_lock {
-            println!("Wrote {}.", path.display());
+            printer.out(&format!("Wrote {}.\n", path.display()))?;
         }
     }
     error.map_or(Ok(()), Err)

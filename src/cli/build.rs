@@ -1,0 +1,154 @@
+//! `pyedge build`: arguments → [`BuildOptions`] → [`build`] → the table or JSON.
+
+use super::{DepsSourceArgs, Printer};
+use crate::component::World;
+use crate::pipeline::{build, BuildOptions, BuildOutcome, HashSeed};
+use crate::progress::StageObserver;
+use anyhow::Result;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `pyedge build` arguments.
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// The app directory (holds app.py or the module named by --entry).
+    #[arg(default_value = ".")]
+    app_dir: PathBuf,
+    /// Where to write the component.
+    #[arg(short, long, default_value = "app.wasm")]
+    output: PathBuf,
+    /// Entry module (default: [tool.pyedge] entry in pyproject.toml, else `app`).
+    #[arg(long, value_name = "MODULE")]
+    entry: Option<String>,
+    /// Size budget, e.g. 50MB or 20MiB (default: [tool.pyedge] budget, else 50MB).
+    #[arg(long, value_name = "SIZE")]
+    budget: Option<String>,
+    /// Component world (default: `http` when the entry defines `handle_request` or an
+    /// `IncomingHandler` class, else `cli`).
+    #[arg(long, value_enum)]
+    world: Option<World>,
+    /// Skip the pre-initialization snapshot (slower start; for debugging).
+    #[arg(long)]
+    no_snapshot: bool,
+    /// Print one JSON document on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// CPython's string-hash seed, fixed in the snapshot: `random` (a new one per build;
+    /// builds stop being reproducible) or a number. Default: derived from the build inputs.
+    #[arg(long, value_name = "random|N")]
+    hash_seed: Option<HashSeed>,
+    /// Keep function names in the output (larger; for profiling and wasm backtraces).
+    #[arg(long)]
+    keep_names: bool,
+    /// Install exactly what pyedge.lock says; fail if it is stale or a hash differs.
+    #[arg(long)]
+    locked: bool,
+    /// Also write the component compiled to native code for this pyedge's `serve`
+    /// (`app.cwasm` beside `app.wasm`; run it with `pyedge serve --allow-precompiled`).
+    #[arg(long)]
+    precompile: bool,
+    #[command(flatten)]
+    deps: DepsSourceArgs,
+}
+
+/// Run `pyedge build`.
+pub fn run(args: BuildArgs, printer: &Printer) -> Result<()> {
+    let opts = BuildOptions {
+        app_dir: args.app_dir.clone(),
+        output: args.output,
+        entry: args.entry,
+        budget: args.budget,
+        snapshot: !args.no_snapshot,
+        world: args.world,
+        deps: args.deps.options(&args.app_dir, args.locked),
+        keep_names: args.keep_names,
+        hash_seed: args.hash_seed,
+        precompile: args.precompile,
+        list_files: printer.verbose(),
+    };
+    let spinner = Spinner {
+        printer,
+        bar: RefCell::new(None),
+    };
+    let progress = printer
+        .shows_progress()
+        .then_some(&spinner as &dyn StageObserver);
+    let outcome = build(&opts, progress)?;
+    for (file, why) in &outcome.skipped_secrets {
+        printer.warn(&format!(
+            "left out {file}: it looks like a credential: {why}; name it in \
+             [tool.pyedge] allow-secrets if it is meant to ship"
+        ));
+    }
+    if printer.json() {
+        let mut doc = serde_json::to_value(&outcome)?;
+        doc["ok"] = serde_json::Value::Bool(true);
+        printer.out_json(&doc)?;
+    } else {
+        printer.note(&format!(
+            "built {} ({} world, entry {}, {})\n",
+            outcome.output.display(),
+            outcome.world,
+            outcome.entry,
+            if outcome.snapshot {
+                "pre-initialized"
+            } else {
+                "no snapshot"
+            }
+        ));
+        printer.out(&summary(&outcome))?;
+    }
+    Ok(())
+}
+
+/// The text a build prints on stdout: the size table and what was left out or listed.
+fn summary(outcome: &BuildOutcome) -> String {
+    let mut out = outcome.size.to_table();
+    if let Some(path) = &outcome.precompiled {
+        out.push_str(&format!(
+            "precompiled for `pyedge serve --allow-precompiled`: {}\n",
+            path.display()
+        ));
+    }
+    if !outcome.left_out.is_empty() {
+        out.push_str(&format!(
+            "left out (nothing imports them): {}\n",
+            outcome.left_out.join(", ")
+        ));
+    }
+    if let Some(files) = &outcome.files {
+        out.push_str(&format!(
+            "\nfiles in the bundle (size, stored):\n{}",
+            files.to_text()
+        ));
+    }
+    out
+}
+
+/// A spinner per stage on stderr, then the stage's time.
+struct Spinner<'a> {
+    printer: &'a Printer,
+    bar: RefCell<Option<ProgressBar>>,
+}
+
+impl StageObserver for Spinner<'_> {
+    fn started(&self, stage: &str) {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("valid template"),
+        );
+        bar.set_message(stage.to_string());
+        bar.enable_steady_tick(Duration::from_millis(100));
+        *self.bar.borrow_mut() = Some(bar);
+    }
+
+    fn finished(&self, stage: &str, seconds: f64) {
+        if let Some(bar) = self.bar.borrow_mut().take() {
+            bar.finish_and_clear();
+        }
+        self.printer.stage_done(stage, seconds);
+    }
+}

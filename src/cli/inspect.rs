@@ -1,0 +1,111 @@
+//! `pyedge inspect APP.wasm`: what a component holds, read with wasmparser
+//! ([`inspect_bytes`]) and, with `--files`, the bundle's file list ([`Manifest`]).
+
+use super::Printer;
+use crate::error::{failure, Exit};
+use crate::inspect::{inspect_bytes, WasmInfo};
+use crate::manifest::{bundle_from_wasm, Manifest};
+use crate::report::human_bytes;
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+/// `pyedge inspect` arguments.
+#[derive(clap::Args, Debug)]
+pub struct InspectArgs {
+    /// A component or core module (.wasm).
+    pub wasm: PathBuf,
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// List every file in the bundle, by root (app, each package, pyedge, stdlib).
+    #[arg(long)]
+    pub files: bool,
+}
+
+/// Run `pyedge inspect`.
+pub fn run(args: &InspectArgs, printer: &Printer) -> Result<()> {
+    let bytes = read_wasm(&args.wasm)?;
+    let info = inspect_bytes(&bytes).map_err(|err| {
+        failure(
+            Exit::Usage,
+            format!("{} is not valid WebAssembly: {err}", args.wasm.display()),
+        )
+    })?;
+    let files = if args.files {
+        let zip = bundle_from_wasm(&bytes)
+            .map_err(|err| failure(Exit::Usage, format!("{}: {err}", args.wasm.display())))?;
+        Some(Manifest::from_zip(&zip)?)
+    } else {
+        None
+    };
+    if printer.json() {
+        let mut doc = serde_json::to_value(&info)?;
+        if let Some(files) = &files {
+            doc["files"] = serde_json::to_value(files)?;
+        }
+        printer.out_json(&doc)?;
+    } else if let Some(files) = &files {
+        printer.out(&files.to_text())?;
+    } else {
+        printer.out(&describe(&args.wasm, &info))?;
+    }
+    Ok(())
+}
+
+/// The file's bytes; like `pyedge serve`, a file that is not WebAssembly is a usage
+/// error (exit 2).
+fn read_wasm(path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).map_err(|err| {
+        failure(
+            Exit::Usage,
+            format!("cannot read {}: {err}", path.display()),
+        )
+    })?;
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    let hint = if bytes.starts_with(b"\x7fELF") {
+        " but native code (a .cwasm from `pyedge build --precompile` or `wasmtime \
+         compile`?); inspect the .wasm it was compiled from"
+    } else {
+        " (no \\0asm header)"
+    };
+    Err(failure(
+        Exit::Usage,
+        format!("{} is not a WebAssembly file{hint}", path.display()),
+    ))
+}
+
+/// The text report: kind and size, snapshot memory, modules, imports and exports.
+fn describe(path: &Path, info: &WasmInfo) -> String {
+    let kind = if info.component {
+        "component"
+    } else {
+        "core module"
+    };
+    let mut out = format!("{}: {kind}, {}\n", path.display(), human_bytes(info.size));
+    out.push_str(&format!(
+        "snapshot memory (data segments): {}\n",
+        human_bytes(info.snapshot_memory)
+    ));
+    for (i, m) in info.modules.iter().enumerate() {
+        out.push_str(&format!(
+            "  module {i}: {} (code {}, data {} in {} segments, custom {}, initial memory {})\n",
+            human_bytes(m.size),
+            human_bytes(m.code_bytes),
+            human_bytes(m.data_bytes),
+            m.data_segments,
+            human_bytes(m.custom_bytes),
+            human_bytes(m.initial_memory)
+        ));
+    }
+    out.push_str(&format!("imports ({}):\n", info.imports.len()));
+    for name in &info.imports {
+        out.push_str(&format!("  {name}\n"));
+    }
+    out.push_str(&format!("exports ({}):\n", info.exports.len()));
+    for name in &info.exports {
+        out.push_str(&format!("  {name}\n"));
+    }
+    out
+}
