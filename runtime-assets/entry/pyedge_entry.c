@@ -342,6 +342,7 @@ static void boot_interpreter(void) {
 
     run_boot_module();
     check_status(_Py_InitializeMain());
+    pyedge_vfs_enable();
 }
 
 int pyedge_call_boot(const char *name) {

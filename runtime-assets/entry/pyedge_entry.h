@@ -21,6 +21,9 @@ void pyedge_flush_stdio(void);
 /* The bundle zip in linear memory (what pyedge_vfs.c serves as /app and /lib). */
 const uint8_t *pyedge_bundle_bytes(size_t *len);
 
+/* Let absolute paths reach the in-memory file system (pyedge_vfs.c). */
+void pyedge_vfs_enable(void);
+
 /* Defined by each world's entry: register its builtin modules before the interpreter
  * starts. Returns 0, or -1 on failure. */
 int pyedge_register_world_modules(void);

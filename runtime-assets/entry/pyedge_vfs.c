@@ -19,7 +19,8 @@
  * the snapshot leaves it alone, and the host's preopens are found lazily as before.
  *
  * The tree of the bundle is built on first use (at build time, in the snapshot, when the
- * app touches a file while it is imported). Everything is single-threaded.
+ * app touches a file while it is imported), never during the interpreter's own start-up
+ * (see pyedge_vfs_enable). Everything is single-threaded.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -82,6 +83,7 @@ static struct vfile files[VFD_MAX];
 static uint64_t tmp_used;     /* bytes of file data under /tmp */
 static uint32_t tmp_nodes;    /* files and directories under /tmp */
 static uint64_t next_tmp_ino = (uint64_t)1 << 32;
+static int enabled;           /* set once the interpreter has started (pyedge_vfs_enable) */
 static int tmp_full_reported; /* the last ENOSPC came from /tmp: 1 data, 2 nodes (strerror) */
 
 /* ---- the tree ---- */
@@ -1241,12 +1243,25 @@ __wasi_errno_t WRAP(path_link)(__wasi_fd_t fd, __wasi_lookupflags_t flags, const
 
 /* ---- absolute paths ---- */
 
+/* From now on absolute paths can reach the virtual file system. Called once the
+ * interpreter has started: its own start-up probes (getpath's landmarks, pyvenv.cfg)
+ * find nothing, as before, and an app that never touches a file never builds the tree,
+ * so its snapshot does not carry it. */
+void pyedge_vfs_enable(void) { enabled = 1; }
+
 /* wasi-libc's choice of a preopened directory for an absolute path (see the top). */
 int __real___wasilibc_find_abspath(const char *path, const char **abs_prefix, const char **relative);
 int __wrap___wasilibc_find_abspath(const char *path, const char **abs_prefix, const char **relative) {
     int saved = errno;
     const char *host_prefix = NULL, *host_relative = NULL;
     int fd = __real___wasilibc_find_abspath(path, &host_prefix, &host_relative);
+    if (!enabled) {
+        if (fd != -1) {
+            *abs_prefix = host_prefix;
+            *relative = host_relative;
+        }
+        return fd;
+    }
     const char *p = path;
     while (*p == '/') {
         p++;
