@@ -209,7 +209,10 @@ class _NamespaceFiles:
 
 
 class BundleFinder:
-    """A meta-path finder over the bundle: no file system needed at run time."""
+    """A meta-path finder over the bundle: imports never touch the file system.
+
+    importlib.metadata finds the bundle's `.dist-info` directories with importlib's own
+    path finder, through the runtime's file system (sys.path holds the bundle's roots)."""
 
     @classmethod
     def find_spec(cls, fullname, path=None, target=None):
@@ -246,83 +249,6 @@ class BundleFinder:
     @classmethod
     def invalidate_caches(cls):
         pass
-
-    @classmethod
-    def find_distributions(cls, context=None):
-        """The `.dist-info` directories of the bundle's roots on `context.path`, for
-        `importlib.metadata` (only ever called by it, so it is already importable)."""
-        name = getattr(context, "name", None)
-        path = getattr(context, "path", None) or sys.path
-        wanted = _normalize_dist_name(name) if name else None
-        for root in ROOTS:
-            if "/" + root not in path:
-                continue
-            for dist_info in _dist_info_dirs(root):
-                stem = dist_info[len(root) + 1:-len(".dist-info")]
-                if wanted is None or _normalize_dist_name(stem.partition("-")[0]) == wanted:
-                    yield _bundle_distribution(root, dist_info)
-
-
-def _normalize_dist_name(name):
-    """PEP 503 normalization (`PyJWT`, `py_jwt`, `py.jwt` → `pyjwt`, `py-jwt`)."""
-    out = []
-    for ch in name.lower():
-        ch = "-" if ch in "-_." else ch
-        if not (ch == "-" and out and out[-1] == "-"):
-            out.append(ch)
-    return "".join(out)
-
-
-def _dist_info_dirs(root):
-    prefix = root + "/"
-    return sorted(
-        d for d in _DIRS
-        if d.startswith(prefix) and d.endswith(".dist-info") and "/" not in d[len(prefix):]
-    )
-
-
-_DISTRIBUTION_CLASS = None
-
-
-def _bundle_distribution(root, dist_info):
-    """An `importlib.metadata.Distribution` reading `dist_info` from the bundle."""
-    global _DISTRIBUTION_CLASS
-    if _DISTRIBUTION_CLASS is None:
-        # Looked up, not imported: importlib.metadata (which imports pathlib) is the only
-        # caller, and an import statement here would make every bundle carry both.
-        pathlib = sys.modules["pathlib"]
-        Distribution = sys.modules["importlib.metadata"].Distribution
-
-        class BundlePath(pathlib.PurePosixPath):
-            """A path into the bundle (what `Distribution.files` entries locate to)."""
-
-            def exists(self):
-                name = str(self).lstrip("/")
-                return name in _INDEX or name in _DIRS
-
-            def read_bytes(self):
-                name = str(self).lstrip("/")
-                if name not in _INDEX:
-                    raise FileNotFoundError(2, "No such file in the pyedge bundle", str(self))
-                return read(name)
-
-            def read_text(self, encoding="utf-8"):
-                return self.read_bytes().decode(encoding)
-
-        class BundleDistribution(Distribution):
-            def __init__(self, root, dist_info):
-                self._root = root
-                self._dist_info = dist_info
-
-            def read_text(self, filename):
-                entry = self._dist_info + "/" + filename
-                return read(entry).decode("utf-8") if entry in _INDEX else None
-
-            def locate_file(self, path):
-                return BundlePath("/" + self._root, path)
-
-        _DISTRIBUTION_CLASS = BundleDistribution
-    return _DISTRIBUTION_CLASS(root, dist_info)
 
 
 # After the builtin and frozen importers: CPython's frozen stdlib modules (os, stat,
@@ -433,6 +359,11 @@ def prepare():
     import codecs
     codecs.register(_omitted_codec)
     sys.path[:] = ["/" + root for root in ROOTS]
+    # The bundle finder serves the roots from memory; the path finder skips them, so a
+    # module that is not there fails fast instead of listing directories (directories
+    # the app adds to sys.path itself are searched as usual).
+    for root in sys.path:
+        sys.path_importer_cache[root] = None
     sys.argv[:] = [""]
     entry = CONFIG["entry"]
     path = CONFIG["entry_path"]

@@ -125,6 +125,12 @@ fn real_packages_read_their_own_files() {
         "['/app/google', '/lib/python3.13/site-packages/google'] \
          hello from the app's google.pyedge_ext"
     );
+    // Each distribution once (importlib.metadata reads them through the file system).
+    assert_eq!(
+        line(&out, "distributions"),
+        "['attrs', 'certifi', 'charset-normalizer', 'emoji', 'idna', 'jsonschema', \
+         'protobuf', 'pyrsistent', 'requests', 'urllib3']"
+    );
     let names = line(&out, "ns-files");
     assert!(
         names.contains("'protobuf'") && names.contains("'pyedge_ext'"),
