@@ -167,6 +167,10 @@ fn bundled_files_are_served_with_no_host_file_system() {
     assert_eq!(line(&out, "write"), "OSError EROFS");
     assert_eq!(line(&out, "missing"), "FileNotFoundError");
     assert_eq!(line(&out, "root"), "['app', 'lib', 'tmp']");
+    assert_eq!(
+        line(&out, "sys.path"),
+        "vendored /app/vendor/vendored_mod.py"
+    );
 }
 
 struct State {
