@@ -352,6 +352,19 @@ runtime_libs() {
     printf '%s\n' "$DEPS/lib/libz.a"
 }
 
+# What entry/pyedge_vfs.c wraps (it defines __wrap_X and calls __real_X for each).
+VFS_WRAPPED=(
+    __wasilibc_find_abspath strerror
+    __wasi_path_open __wasi_fd_close __wasi_fd_read __wasi_fd_pread __wasi_fd_write
+    __wasi_fd_pwrite __wasi_fd_seek __wasi_fd_tell __wasi_fd_fdstat_get
+    __wasi_fd_fdstat_set_flags __wasi_fd_fdstat_set_rights __wasi_fd_filestat_get
+    __wasi_fd_filestat_set_size __wasi_fd_allocate __wasi_fd_filestat_set_times
+    __wasi_fd_advise __wasi_fd_sync __wasi_fd_datasync __wasi_fd_renumber __wasi_fd_readdir
+    __wasi_path_filestat_get __wasi_path_filestat_set_times __wasi_path_create_directory
+    __wasi_path_unlink_file __wasi_path_remove_directory __wasi_path_rename
+    __wasi_path_readlink __wasi_path_symlink __wasi_path_link
+)
+
 # link_variant NAME ENTRY_DIR [EXTRA_LINK_FLAG...]
 # Compile every ENTRY_DIR/*.c (plus any prebuilt ENTRY_DIR/*.o, e.g. a
 # wit-bindgen component-type object) and link NAME.wasm, a reactor-style core
@@ -370,17 +383,22 @@ link_variant() {
     for src in "${srcs[@]}"; do
         obj="$objdir/$(basename "${src%.c}").o"
         # shellcheck disable=SC2086
-        run_logged "$l" $WASM_CC $WASI_OPT $ENTRY_PREFIX_MAPS -Wall -I"$inc" -I"$dir" \
+        run_logged "$l" $WASM_CC $WASI_OPT $ENTRY_PREFIX_MAPS -Wall -I"$inc" -I"$dir" -I"$DEPS/include" \
             -c "$src" -o "$obj"
         objs+=("$obj")
     done
     mapfile -t -O "${#objs[@]}" objs < <(find "$dir" -maxdepth 1 -name '*.o' | LC_ALL=C sort)
     local libs=()
     mapfile -t libs < <(runtime_libs)
+    # The entry's in-memory file system (entry/pyedge_vfs.c) sits between wasi-libc and
+    # the host: every WASI call that takes a file descriptor or a path, and the choice
+    # of a preopened directory for an absolute path, go through its wrappers.
+    local wraps=() fn
+    for fn in "${VFS_WRAPPED[@]}"; do wraps+=("-Wl,--wrap=$fn"); done
     # shellcheck disable=SC2086
     run_logged "$l" $WASM_CC -O2 -nostartfiles -Wl,--no-entry \
         -Wl,--export=pyedge_bundle_desc \
-        -Wl,-z,stack-size=8388608 -Wl,--stack-first -Wl,--wrap=sbrk \
+        -Wl,-z,stack-size=8388608 -Wl,--stack-first -Wl,--wrap=sbrk "${wraps[@]}" \
         -Wl,--Map="$objdir/$name.map" \
         "$@" "${objs[@]}" "${libs[@]}" \
         -lwasi-emulated-signal -lwasi-emulated-getpid -lwasi-emulated-process-clocks \

@@ -88,13 +88,18 @@ ROOTS = [r for r in CONFIG.get("roots", "app").split(":") if r]
 
 
 class BundleLoader:
-    """Loads modules, data and resources from the in-memory bundle."""
+    """Loads modules, data and resources from the in-memory bundle.
 
-    def __init__(self, fullname, entry, is_package):
+    Its paths (`__file__`, `__path__`) are real paths: the runtime's C entry serves the
+    bundle as a read-only file system at /app and /lib, so `open()`, `os.listdir()` and
+    `importlib.resources` work on them. Imports themselves never go through it."""
+
+    def __init__(self, fullname, entry, is_package, locations=None):
         self.name = fullname
-        self.entry = entry
-        self.path = "/" + entry
+        self.entry = entry  # None: a namespace package
+        self.path = "/" + entry if entry is not None else None
         self._is_package = is_package
+        self._locations = locations
 
     def create_module(self, spec):
         return None
@@ -117,17 +122,97 @@ class BundleLoader:
         return decode_source(read(self.entry))
 
     def get_filename(self, fullname):
+        if self.path is None:
+            raise ImportError(f"namespace package {fullname} has no file", name=fullname)
         return self.path
 
     def get_data(self, path):
         name = path.lstrip("/")
-        if name not in _INDEX:
-            raise FileNotFoundError(2, "No such file in the pyedge bundle", path)
-        return read(name)
+        if name in _INDEX:
+            return read(name)
+        with open(path, "rb") as f:  # served by the runtime's file system
+            return f.read()
+
+    def get_resource_reader(self, fullname):
+        """For importlib.resources: the package's directory as a `pathlib.Path` (a file
+        system path, so `as_file()` needs no temporary copy)."""
+        if self.path is not None:
+            return _BundleResources([self.path.rpartition("/")[0]])
+        return _BundleResources(self._locations or [])
+
+
+class _BundleResources:
+    """importlib.resources' reader for bundle packages: `files()` is a `pathlib.Path`, or
+    for a namespace package split across roots, a view over its directories."""
+
+    def __init__(self, paths):
+        self._paths = paths
+
+    def files(self):
+        # importlib.resources imports pathlib. Other callers import it here, by a name the
+        # bundle's import scan does not follow (a literal would put pathlib in every app).
+        pathlib = sys.modules.get("pathlib")
+        if pathlib is None:
+            name = "pathlib"
+            pathlib = __import__(name)
+        paths = [pathlib.Path(p) for p in self._paths]
+        if len(paths) == 1:
+            return paths[0]
+        return _NamespaceFiles(paths)
+
+
+class _NamespaceFiles:
+    """A Traversable over the directories of a namespace package (PEP 420): names are
+    looked up in each, in import order."""
+
+    def __init__(self, paths):
+        self._paths = paths
+        self.name = paths[0].name if paths else ""
+
+    def iterdir(self):
+        seen = set()
+        for path in self._paths:
+            for child in path.iterdir():
+                if child.name not in seen:
+                    seen.add(child.name)
+                    yield child
+
+    def is_dir(self):
+        return True
+
+    def is_file(self):
+        return False
+
+    def joinpath(self, *descendants):
+        for path in self._paths:
+            child = path.joinpath(*descendants)
+            if child.exists():
+                return child
+        return self._paths[0].joinpath(*descendants)
+
+    __truediv__ = joinpath
+
+    def open(self, *args, **kwargs):
+        raise IsADirectoryError(21, "Is a directory", str(self))
+
+    def read_bytes(self):
+        self.open()
+
+    def read_text(self, encoding=None):
+        self.open()
+
+    def __str__(self):
+        return str(self._paths[0]) if self._paths else ""
+
+    def __repr__(self):
+        return f"_NamespaceFiles({[str(p) for p in self._paths]!r})"
 
 
 class BundleFinder:
-    """A meta-path finder over the bundle: no file system needed at run time."""
+    """A meta-path finder over the bundle: imports never touch the file system.
+
+    importlib.metadata finds the bundle's `.dist-info` directories with importlib's own
+    path finder, through the runtime's file system (sys.path holds the bundle's roots)."""
 
     @classmethod
     def find_spec(cls, fullname, path=None, target=None):
@@ -140,14 +225,14 @@ class BundleFinder:
             module = base + ".py"
             if module in _INDEX:
                 return cls._spec(fullname, module, None)
-        for root in ROOTS:
-            base = root + "/" + rel
-            if base in _DIRS:  # a namespace package: a directory without __init__.py
-                spec = _bootstrap.ModuleSpec(
-                    fullname, BundleLoader(fullname, None, True), is_package=True
-                )
-                spec.submodule_search_locations = ["/" + base]
-                return spec
+        # A namespace package (PEP 420): directories without __init__.py, in every root
+        # that has one (`google.*` from several distributions, or the app and one).
+        locations = ["/" + root + "/" + rel for root in ROOTS if root + "/" + rel in _DIRS]
+        if locations:
+            loader = BundleLoader(fullname, None, True, locations)
+            spec = _bootstrap.ModuleSpec(fullname, loader, origin=None, is_package=True)
+            spec.submodule_search_locations = locations
+            return spec
         return None
 
     @staticmethod
@@ -164,83 +249,6 @@ class BundleFinder:
     @classmethod
     def invalidate_caches(cls):
         pass
-
-    @classmethod
-    def find_distributions(cls, context=None):
-        """The `.dist-info` directories of the bundle's roots on `context.path`, for
-        `importlib.metadata` (only ever called by it, so it is already importable)."""
-        name = getattr(context, "name", None)
-        path = getattr(context, "path", None) or sys.path
-        wanted = _normalize_dist_name(name) if name else None
-        for root in ROOTS:
-            if "/" + root not in path:
-                continue
-            for dist_info in _dist_info_dirs(root):
-                stem = dist_info[len(root) + 1:-len(".dist-info")]
-                if wanted is None or _normalize_dist_name(stem.partition("-")[0]) == wanted:
-                    yield _bundle_distribution(root, dist_info)
-
-
-def _normalize_dist_name(name):
-    """PEP 503 normalization (`PyJWT`, `py_jwt`, `py.jwt` → `pyjwt`, `py-jwt`)."""
-    out = []
-    for ch in name.lower():
-        ch = "-" if ch in "-_." else ch
-        if not (ch == "-" and out and out[-1] == "-"):
-            out.append(ch)
-    return "".join(out)
-
-
-def _dist_info_dirs(root):
-    prefix = root + "/"
-    return sorted(
-        d for d in _DIRS
-        if d.startswith(prefix) and d.endswith(".dist-info") and "/" not in d[len(prefix):]
-    )
-
-
-_DISTRIBUTION_CLASS = None
-
-
-def _bundle_distribution(root, dist_info):
-    """An `importlib.metadata.Distribution` reading `dist_info` from the bundle."""
-    global _DISTRIBUTION_CLASS
-    if _DISTRIBUTION_CLASS is None:
-        # Looked up, not imported: importlib.metadata (which imports pathlib) is the only
-        # caller, and an import statement here would make every bundle carry both.
-        pathlib = sys.modules["pathlib"]
-        Distribution = sys.modules["importlib.metadata"].Distribution
-
-        class BundlePath(pathlib.PurePosixPath):
-            """A path into the bundle (what `Distribution.files` entries locate to)."""
-
-            def exists(self):
-                name = str(self).lstrip("/")
-                return name in _INDEX or name in _DIRS
-
-            def read_bytes(self):
-                name = str(self).lstrip("/")
-                if name not in _INDEX:
-                    raise FileNotFoundError(2, "No such file in the pyedge bundle", str(self))
-                return read(name)
-
-            def read_text(self, encoding="utf-8"):
-                return self.read_bytes().decode(encoding)
-
-        class BundleDistribution(Distribution):
-            def __init__(self, root, dist_info):
-                self._root = root
-                self._dist_info = dist_info
-
-            def read_text(self, filename):
-                entry = self._dist_info + "/" + filename
-                return read(entry).decode("utf-8") if entry in _INDEX else None
-
-            def locate_file(self, path):
-                return BundlePath("/" + self._root, path)
-
-        _DISTRIBUTION_CLASS = BundleDistribution
-    return _DISTRIBUTION_CLASS(root, dist_info)
 
 
 # After the builtin and frozen importers: CPython's frozen stdlib modules (os, stat,
@@ -351,6 +359,11 @@ def prepare():
     import codecs
     codecs.register(_omitted_codec)
     sys.path[:] = ["/" + root for root in ROOTS]
+    # The bundle finder serves the roots from memory; the path finder skips them, so a
+    # module that is not there fails fast instead of listing directories (directories
+    # the app adds to sys.path itself are searched as usual).
+    for root in sys.path:
+        sys.path_importer_cache[root] = None
     sys.argv[:] = [""]
     entry = CONFIG["entry"]
     path = CONFIG["entry_path"]

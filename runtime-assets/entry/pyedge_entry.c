@@ -52,6 +52,11 @@ static void fatal(const char *msg) {
     _Exit(70);
 }
 
+const uint8_t *pyedge_bundle_bytes(size_t *len) {
+    *len = pyedge_bundle_desc.magic == PYEDGE_DESC_MAGIC ? pyedge_bundle_desc.bundle_len : 0;
+    return (const uint8_t *)(uintptr_t)pyedge_bundle_desc.bundle_ptr;
+}
+
 /* ---- the _pyedge builtin module: what the boot module needs from C ---- */
 
 static PyObject *pyedge_bundle(PyObject *self, PyObject *unused) {
@@ -337,6 +342,7 @@ static void boot_interpreter(void) {
 
     run_boot_module();
     check_status(_Py_InitializeMain());
+    pyedge_vfs_enable();
 }
 
 int pyedge_call_boot(const char *name) {

@@ -4,6 +4,8 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* The boot module (src/boot.py), alive from initialization on. */
 extern PyObject *pyedge_boot_module;
@@ -15,6 +17,12 @@ void pyedge_ensure_initialized(void);
 int pyedge_call_boot(const char *name);
 
 void pyedge_flush_stdio(void);
+
+/* The bundle zip in linear memory (what pyedge_vfs.c serves as /app and /lib). */
+const uint8_t *pyedge_bundle_bytes(size_t *len);
+
+/* Let absolute paths reach the in-memory file system (pyedge_vfs.c). */
+void pyedge_vfs_enable(void);
 
 /* Defined by each world's entry: register its builtin modules before the interpreter
  * starts. Returns 0, or -1 on failure. */

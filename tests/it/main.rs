@@ -11,6 +11,7 @@ mod deps_cli;
 mod deps_end_to_end;
 mod deps_install;
 mod deps_resolve;
+mod files;
 mod fuzz_seeds;
 mod http_serve;
 mod output;
