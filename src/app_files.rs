@@ -43,8 +43,8 @@ pub const IGNORE_FILE: &str = ".pyedgeignore";
 /// The app's files chosen for the bundle.
 #[derive(Debug, Clone, Default)]
 pub struct AppFiles {
-    /// Relative to the app dir, `/`-separated, sorted.
-    pub files: Vec<String>,
+    /// (path relative to the app dir, `/`-separated; contents), sorted by path.
+    pub files: Vec<(String, Vec<u8>)>,
     /// Files the default selection would have taken but left out because they look like
     /// credentials (the build says so; `allow-secrets` brings one back).
     pub skipped_secrets: Vec<(String, SecretFinding)>,
@@ -127,7 +127,7 @@ fn guard_secrets(app: &AppConfig, files: Vec<String>) -> Result<AppFiles> {
             std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let allowed = app.allow_secrets.contains(&rel);
         match find_secret(&rel, &data).filter(|_| !allowed) {
-            None => selected.files.push(rel),
+            None => selected.files.push((rel, data)),
             Some(finding) if app.include.is_empty() && rel != app.entry_path => {
                 selected.skipped_secrets.push((rel, finding))
             }

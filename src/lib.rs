@@ -41,3 +41,5 @@ pub mod secrets;
 pub mod serve;
 #[cfg(feature = "host")]
 pub mod snapshot;
+#[cfg(feature = "host")]
+pub mod stdlib;

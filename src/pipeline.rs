@@ -1,6 +1,7 @@
 //! `pyedge build`: config → bundle → embed → pre-init → componentize → report → write.
 
-use crate::bundle::{collect_bundle, BootSettings, Bundle, DependencyFiles};
+use crate::app_files::{select_app_files, AppFiles};
+use crate::bundle::{collect_bundle, Bundle, DependencyFiles};
 use crate::component::{componentize, detect_world, strip_custom_sections, World};
 use crate::config::{resolve_app_config, AppConfig};
 use crate::deps::{resolve_for_build, wheel_install_files, DepsOptions};
@@ -10,6 +11,7 @@ use crate::output::write_atomically;
 use crate::progress::{Reporter, StageObserver, StageTime};
 use crate::prune::prune_module;
 use crate::report::{size_report, SizeReport};
+use crate::stdlib::{plan_stdlib, ImportRoots};
 use crate::{runtime, snapshot};
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -115,17 +117,15 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
             ),
         ));
     }
+    let app_files = reporter.stage("select files", || select_app_files(&app))?;
     let deps = reporter.stage("dependencies", || install_dependencies(&opts.deps))?;
     let prune_table = world.prune_table()?;
+    let stdlib = reporter.stage("plan stdlib", || {
+        let roots = import_roots(&app_files, &deps);
+        plan_stdlib(&app.stdlib, roots, &prune_table.modules())
+    })?;
     let bundle = reporter.stage("bundle", || {
-        collect_bundle(
-            &app,
-            &deps,
-            &BootSettings {
-                world: world.name(),
-                optional_modules: prune_table.modules(),
-            },
-        )
+        collect_bundle(&app, &app_files, &deps, &stdlib, world.name())
     })?;
     let inputs = EmbedInputs {
         bundle: &bundle.zip,
@@ -193,7 +193,11 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         snapshot: opts.snapshot,
         snapshot_cached,
         left_out: bundle.left_out.clone(),
-        skipped_secrets: bundle.skipped_secrets.clone(),
+        skipped_secrets: app_files
+            .skipped_secrets
+            .iter()
+            .map(|(rel, finding)| (rel.clone(), finding.to_string()))
+            .collect(),
         sha256: hex::encode(Sha256::digest(&component)),
         precompiled: precompiled.map(|(path, _)| path),
         size,
@@ -222,6 +226,24 @@ fn install_dependencies(opts: &DepsOptions) -> Result<Vec<DependencyFiles>> {
             })
         })
         .collect()
+}
+
+/// Where the stdlib walk starts: what the app, its dependencies and pyedge's own Python
+/// import.
+fn import_roots(app_files: &AppFiles, deps: &[DependencyFiles]) -> ImportRoots {
+    let mut roots = ImportRoots::new();
+    for (rel, data) in &app_files.files {
+        roots.scan(rel, data);
+    }
+    for dep in deps {
+        for (rel, data) in &dep.files {
+            roots.scan(rel, data);
+        }
+    }
+    for (rel, source) in runtime::SDK_FILES {
+        roots.scan(rel, source.as_bytes());
+    }
+    roots
 }
 
 fn read_entry(app: &AppConfig) -> Result<String> {

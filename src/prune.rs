@@ -5,8 +5,8 @@
 //! kB of mapping tables), `_decimal` with libmpdec (230 kB of code), `pyexpat` with
 //! expat (150 kB). `runtime-assets/build.sh` records, from the linker's map, which
 //! functions and static data belong to each of them (`python-*.prune.json`). When the
-//! bundle's import walk finds that nothing imports one of them (see
-//! [`crate::bundle`]), the build replaces its functions with `unreachable` and drops its
+//! stdlib plan finds that nothing imports one of them (see
+//! [`crate::stdlib`]), the build replaces its functions with `unreachable` and drops its
 //! static data from the module's data segments, and the boot module makes importing it
 //! fail with `ModuleNotFoundError` and the `stdlib-include` hint before the interpreter
 //! could reach its code.
@@ -17,7 +17,6 @@
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
-use std::collections::BTreeSet;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
     CodeSection, ConstExpr, DataCountSection, DataSection, Function, Instruction, Module,
@@ -69,7 +68,7 @@ impl PruneTable {
         Ok(table)
     }
 
-    /// The optional module names, for the bundle's import walk.
+    /// The optional module names, for the stdlib plan ([`crate::stdlib`]).
     pub fn modules(&self) -> Vec<(String, Vec<String>)> {
         self.groups
             .iter()
@@ -84,32 +83,6 @@ impl PruneTable {
             .filter(|g| modules.contains(&g.module))
             .collect()
     }
-}
-
-/// The optional modules to leave out: those not in `wanted`, after every wanted module's
-/// `requires` (transitively) joined it.
-pub fn modules_to_leave_out(
-    modules: &[(String, Vec<String>)],
-    wanted: &BTreeSet<String>,
-) -> Vec<String> {
-    let mut keep: BTreeSet<&str> = BTreeSet::new();
-    let mut pending: Vec<&str> = modules
-        .iter()
-        .map(|(m, _)| m.as_str())
-        .filter(|m| wanted.contains(*m))
-        .collect();
-    while let Some(module) = pending.pop() {
-        if keep.insert(module) {
-            if let Some((_, requires)) = modules.iter().find(|(m, _)| m == module) {
-                pending.extend(requires.iter().map(String::as_str));
-            }
-        }
-    }
-    modules
-        .iter()
-        .map(|(m, _)| m.clone())
-        .filter(|m| !keep.contains(m.as_str()))
-        .collect()
 }
 
 /// `core` without the `groups`' code and static data, and without the `more_data`
@@ -280,28 +253,6 @@ mod tests {
         assert_eq!(live_pieces(200, 210, &dead), [(200, 210)]);
         assert!(in_ranges(&dead, 5) && in_ranges(&dead, 39) && !in_ranges(&dead, 40));
         assert!(!in_ranges(&dead, 4) && in_ranges(&dead, 119) && !in_ranges(&dead, 120));
-    }
-
-    #[test]
-    fn a_kept_module_keeps_what_it_requires() {
-        let modules = vec![
-            (
-                "_codecs_iso2022".to_string(),
-                vec!["_codecs_jp".to_string()],
-            ),
-            (
-                "_codecs_jp".to_string(),
-                vec!["_multibytecodec".to_string()],
-            ),
-            ("_multibytecodec".to_string(), vec![]),
-            ("unicodedata".to_string(), vec![]),
-        ];
-        let wanted: BTreeSet<String> = ["_codecs_iso2022", "json"].map(String::from).into();
-        assert_eq!(modules_to_leave_out(&modules, &wanted), ["unicodedata"]);
-        assert_eq!(
-            modules_to_leave_out(&modules, &BTreeSet::new()).len(),
-            modules.len()
-        );
     }
 
     /// No function outside an optional module calls into it directly (only through the

@@ -101,7 +101,7 @@ fn omitted_stdlib_module_names_the_fix_and_stdlib_include_keeps_it() {
     );
     // The modules the interpreter imports from frozen code as it starts are in every
     // instance, though the bundle carries neither their source nor the frozen code.
-    for module in pyedge::bundle::STDLIB_FROZEN_AT_START {
+    for module in pyedge::stdlib::STDLIB_FROZEN_AT_START {
         let run = run_component(&wasm, &[module], &[]);
         assert_eq!(run.code, 0, "{module}: {run:?}");
         // (`_collections_abc` calls itself `collections.abc`.)
