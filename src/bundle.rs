@@ -28,7 +28,9 @@ pub const SITE_ROOT: &str = "lib/python3.13/site-packages";
 /// One Python distribution to install into site-packages.
 #[derive(Debug, Clone)]
 pub struct DependencyFiles {
+    /// Normalized distribution name.
     pub name: String,
+    /// Version installed.
     pub version: String,
     /// (path relative to site-packages, contents)
     pub files: Vec<(String, Vec<u8>)>,
@@ -37,8 +39,11 @@ pub struct DependencyFiles {
 /// The bundle's bytes and what each part of it weighs (compressed, in the zip).
 #[derive(Debug, Clone)]
 pub struct Bundle {
+    /// The zip's bytes.
     pub zip: Vec<u8>,
+    /// Bytes of the app's files (compressed, with their zip headers).
     pub app_bytes: u64,
+    /// Bytes of the standard library's files (compressed, with their zip headers).
     pub stdlib_bytes: u64,
     /// Compressed bytes per dependency, by `name==version`.
     pub deps_bytes: BTreeMap<String, u64>,

@@ -79,7 +79,9 @@ pub struct AppConfig {
     pub entry_module: String,
     /// Entry file, relative to `app_dir`, with `/` separators.
     pub entry_path: String,
+    /// Glob patterns choosing the app's files (empty: all that git would track).
     pub include: Vec<String>,
+    /// Glob patterns of app files left out.
     pub exclude: Vec<String>,
     /// Files the secret guard lets through (relative paths).
     pub allow_secrets: Vec<String>,

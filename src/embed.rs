@@ -32,7 +32,9 @@ pub struct EmbedInputs<'a> {
 /// Where the embedded parts ended up in linear memory.
 #[derive(Debug, Clone, Copy)]
 pub struct EmbedLayout {
+    /// Address of the bundle zip in linear memory.
     pub bundle_addr: u32,
+    /// Length of the bundle zip.
     pub bundle_len: u32,
 }
 

@@ -66,7 +66,9 @@ pub fn exit_code_table() -> String {
 /// An error with the exit code it should produce.
 #[derive(Debug)]
 pub struct Failure {
+    /// The exit code.
     pub exit: Exit,
+    /// The user's message.
     pub message: String,
 }
 

@@ -8,24 +8,36 @@ use wasmparser::{Parser, Payload};
 /// One core module inside the file.
 #[derive(Debug, Default, Serialize)]
 pub struct ModuleInfo {
+    /// Bytes of the module, header included.
     pub size: u64,
+    /// Bytes of its code section.
     pub code_bytes: u64,
+    /// Bytes of its data segments.
     pub data_bytes: u64,
+    /// How many data segments it has.
     pub data_segments: u64,
+    /// Bytes of its custom sections (names, producers...).
     pub custom_bytes: u64,
     /// Initial linear memory (pages × 64 KiB) of the first memory.
     pub initial_memory: u64,
+    /// Its imports, `module#name`.
     pub imports: Vec<String>,
+    /// Its exports.
     pub exports: Vec<String>,
 }
 
 /// The whole file.
 #[derive(Debug, Default, Serialize)]
 pub struct WasmInfo {
+    /// Bytes of the file.
     pub size: u64,
+    /// Whether the file is a component (else a core module).
     pub component: bool,
+    /// The file's imports (a component's, or its only module's).
     pub imports: Vec<String>,
+    /// The file's exports.
     pub exports: Vec<String>,
+    /// Every core module in it.
     pub modules: Vec<ModuleInfo>,
     /// Bytes of the largest module's data segments: the snapshot memory for pyedge apps.
     pub snapshot_memory: u64,

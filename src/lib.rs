@@ -7,6 +7,8 @@
 //! (Wasmtime, the embedded runtime, the CLI); without it only the parsers of the user's
 //! inputs are built, for `fuzz/`.
 
+#![warn(missing_docs)]
+
 #[cfg(feature = "host")]
 pub mod app_files;
 #[cfg(feature = "host")]

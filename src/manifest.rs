@@ -39,14 +39,18 @@ pub struct BundleRoot {
     /// `app`, `name==version` for a package, `pyedge` (pyedge's own modules and boot
     /// configuration) or `stdlib`.
     pub root: String,
+    /// Uncompressed bytes of its files.
     pub size: u64,
+    /// Bytes its files take in the bundle.
     pub stored: u64,
+    /// Its files, by path.
     pub files: Vec<BundleFile>,
 }
 
 /// Every file in a bundle, grouped by root: app first, then packages, pyedge, stdlib.
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
+    /// The roots, in order.
     pub roots: Vec<BundleRoot>,
 }
 

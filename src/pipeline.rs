@@ -21,10 +21,15 @@ use std::path::{Path, PathBuf};
 /// Options of one build, as given on the command line.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
+    /// The app directory.
     pub app_dir: PathBuf,
+    /// Where to write the component.
     pub output: PathBuf,
+    /// Entry module, over `[tool.pyedge] entry`.
     pub entry: Option<String>,
+    /// Size budget (`50MB`), over `[tool.pyedge] budget`.
     pub budget: Option<String>,
+    /// Pre-initialize with a wizer snapshot.
     pub snapshot: bool,
     /// Force a world instead of detecting it from the entry module.
     pub world: Option<World>,
@@ -68,9 +73,13 @@ impl std::str::FromStr for HashSeed {
 /// What a build produced.
 #[derive(Debug, Clone, Serialize)]
 pub struct BuildOutcome {
+    /// The component written.
     pub output: PathBuf,
+    /// Its world (`http` or `cli`).
     pub world: &'static str,
+    /// The entry module.
     pub entry: String,
+    /// Whether it is pre-initialized.
     pub snapshot: bool,
     /// The pre-initialized module came from the cache (same module built before).
     pub snapshot_cached: bool,
@@ -78,13 +87,16 @@ pub struct BuildOutcome {
     pub left_out: Vec<String>,
     /// App files left out because they look like credentials: (file, why).
     pub skipped_secrets: Vec<(String, String)>,
+    /// SHA-256 of the component.
     pub sha256: String,
     /// The precompiled component (`--precompile`), written beside the output.
     pub precompiled: Option<PathBuf>,
+    /// Its size, by part, against the budget.
     pub size: SizeReport,
     /// Every file in the bundle, by root (with `-v`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<crate::manifest::Manifest>,
+    /// How long each stage took.
     pub stages: Vec<StageTime>,
 }
 

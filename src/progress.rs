@@ -7,7 +7,9 @@ use std::time::Instant;
 /// How long one stage took.
 #[derive(Debug, Clone, Serialize)]
 pub struct StageTime {
+    /// The stage's name.
     pub stage: String,
+    /// Seconds it took.
     pub seconds: f64,
 }
 

@@ -35,6 +35,7 @@ pub struct PruneTable {
     /// The boot module takes the frozen importer off `sys.meta_path` at the end of it, so
     /// a frozen module the snapshot did not import (`runpy`) loads from the bundle.
     pub frozen_code: Vec<(u32, u32)>,
+    /// The optional modules.
     pub groups: Vec<PruneGroup>,
 }
 
@@ -45,7 +46,9 @@ pub struct PruneGroup {
     pub module: String,
     /// Other optional modules its C code imports.
     pub requires: Vec<String>,
+    /// Bytes of its functions' code.
     pub code_bytes: u64,
+    /// Bytes of its static data.
     pub data_bytes: u64,
     /// Function index ranges, half-open.
     pub functions: Vec<(u32, u32)>,

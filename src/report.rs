@@ -11,17 +11,24 @@ use std::ops::Range;
 /// One line of the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct SizePart {
+    /// The part (`runtime code`, `  app`, `  pyjwt==2.15.1`...).
     pub name: String,
+    /// Its bytes.
     pub raw: u64,
+    /// Its bytes after gzip (for bundle lines: the compressed bytes in the zip).
     pub gzip: u64,
 }
 
 /// The component's size, by part.
 #[derive(Debug, Clone, Serialize)]
 pub struct SizeReport {
+    /// Bytes of the component.
     pub total: u64,
+    /// Bytes of the component after gzip -6.
     pub total_gzip: u64,
+    /// The budget in bytes.
     pub budget: u64,
+    /// Whether the component is larger than the budget.
     pub over_budget: bool,
     /// runtime code, snapshot memory, bundle (with its app / stdlib / deps lines).
     pub parts: Vec<SizePart>,

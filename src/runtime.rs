@@ -15,6 +15,7 @@ pub static CLI_PRUNE: &str = include_str!(concat!(
     env!("PYEDGE_RUNTIME_DIR"),
     "/python-cli.prune.json"
 ));
+/// The prune table of the HTTP runtime (`python-http.prune.json`).
 pub static HTTP_PRUNE: &str = include_str!(concat!(
     env!("PYEDGE_RUNTIME_DIR"),
     "/python-http.prune.json"

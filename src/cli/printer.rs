@@ -27,7 +27,9 @@ pub enum Verbosity {
 pub enum ColorChoice {
     /// When stderr is a terminal and `NO_COLOR` is unset or empty.
     Auto,
+    /// Always colour.
     Always,
+    /// Never colour.
     Never,
 }
 

@@ -10,6 +10,8 @@ use std::path::Path;
 
 /// Why a package version cannot be used on the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Each variant's doc says what its fields hold.
+#[allow(missing_docs)]
 pub enum Rejection {
     /// Only platform-specific wheels (compiled code for other machines).
     PlatformWheels { files: Vec<String> },
@@ -25,7 +27,9 @@ pub enum Rejection {
     NotPurelib { wheel: String },
     /// The archive is unsafe or unreadable.
     BadArchive {
+        /// The wheel's file name.
         wheel: String,
+        /// What is wrong with its archive.
         problem: ArchiveProblem,
     },
 }

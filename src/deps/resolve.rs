@@ -59,6 +59,8 @@ impl fmt::Display for Node {
 
 /// The verdict on a resolved package.
 #[derive(Debug, Clone)]
+// Each variant's doc says what its fields hold.
+#[allow(missing_docs)]
 pub enum Verdict {
     /// Usable: the wheel chosen and its verified local copy.
     Pure { file: DistFile, wheel: LocalWheel },

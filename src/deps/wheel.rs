@@ -102,6 +102,8 @@ pub fn sdist_version(filename: &str, name: &PackageName) -> Option<Version> {
 
 /// Why a wheel archive cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Each variant's doc says what its fields hold.
+#[allow(missing_docs)]
 pub enum ArchiveProblem {
     /// An entry would land outside the install directory (absolute path or `..`).
     ZipSlip { entry: String },
