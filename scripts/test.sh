@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The test command (README, .ci/run): format check, the Rust test suite (which builds
-# the runtime on a fresh machine), bounded fuzz runs of the input parsers, then the
-# built components under the Wasmtime CLI.
+# The test command (README, .ci/run): format check, the host-side Python unit tests of
+# src/python, the Rust test suite (which builds the runtime on a fresh machine), bounded
+# fuzz runs of the input parsers, then the built components under the Wasmtime CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
@@ -20,6 +20,9 @@ echo "==> test wheels (scripts/test-wheels.txt)"
 PYEDGE_TEST_WHEELS="$(ensure_test_wheels)"
 export PYEDGE_TEST_WHEELS
 ls "$PYEDGE_TEST_WHEELS"
+
+echo "==> Python unit tests of src/python (pytest on the host CPython)"
+"$(ensure_pytest)" -m pytest -q -p no:cacheprovider src/python/tests
 
 echo "==> cargo test"
 cargo test --no-fail-fast

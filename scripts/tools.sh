@@ -41,6 +41,24 @@ ensure_test_wheels() {
     echo "$dir"
 }
 
+# Print the path of a Python with the hash-pinned pytest of src/python/tests/requirements.txt
+# (for the host-side tests of the Python that ships in components), making the venv in
+# the cache dir on first use.
+ensure_pytest() {
+    local root pins dir
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    pins="$root/src/python/tests/requirements.txt"
+    dir="$(pyedge_cache_dir)/tools/pytest-$(sha256sum "$pins" | cut -c1-12)"
+    if [ ! -x "$dir/bin/python" ]; then
+        echo "==> installing pytest from PyPI into $dir" >&2
+        rm -rf "$dir.partial"
+        python3 -m venv "$dir.partial" >&2
+        "$dir.partial/bin/python" -m pip install --quiet --require-hashes -r "$pins" >&2
+        rm -rf "$dir" && mv "$dir.partial" "$dir"
+    fi
+    echo "$dir/bin/python"
+}
+
 # Print the path of the pinned cargo-fuzz (scripts/fuzz.sh), building it from crates.io
 # into the cache dir on first use.
 CARGO_FUZZ_VERSION=0.13.2

@@ -1,6 +1,6 @@
 //! Write the app's files, its dependencies, pyedge's own Python and the planned standard
 //! library ([`StdlibPlan`]) into one zip: the bundle the runtime serves imports and files
-//! from (see `src/boot.py` and the runtime's in-memory file system).
+//! from (see `src/python/boot.py` and the runtime's in-memory file system).
 //!
 //! Layout inside the zip (these are also the paths Python sees, with a leading `/`):
 //! `app/…` the app, `lib/python3.13/site-packages/…` dependencies, `lib/python3.13/…`

@@ -28,7 +28,7 @@ pub static STDLIB_ZIP: &[u8] = include_bytes!(concat!(env!("PYEDGE_RUNTIME_DIR")
 pub static PROVENANCE: &str = include_str!(concat!(env!("PYEDGE_RUNTIME_DIR"), "/provenance.json"));
 
 /// The boot module run by the C entry before the interpreter's main initialization.
-pub static BOOT_PY: &str = include_str!("boot.py");
+pub static BOOT_PY: &str = include_str!("python/boot.py");
 
 /// pyedge's own Python packages (`pyedge`, the `spin_sdk` shim), bundled into every app
 /// under [`crate::bundle::SDK_ROOT`].
