@@ -74,3 +74,19 @@ ensure_cargo_fuzz() {
     fi
     echo "$dir/bin/cargo-fuzz"
 }
+
+# Print the path of the pinned cargo-deny (licenses, bans and sources of the dependency
+# graph; deny.toml), building it from crates.io into the cache dir on first use.
+CARGO_DENY_VERSION=0.20.2
+ensure_cargo_deny() {
+    local dir
+    dir="$(pyedge_cache_dir)/tools/cargo-deny-$CARGO_DENY_VERSION"
+    if [ ! -x "$dir/bin/cargo-deny" ]; then
+        echo "==> installing cargo-deny $CARGO_DENY_VERSION from crates.io into $dir" >&2
+        rm -rf "$dir.partial"
+        cargo install --quiet --locked cargo-deny --version "$CARGO_DENY_VERSION" \
+            --root "$dir.partial" >&2
+        rm -rf "$dir" && mv "$dir.partial" "$dir"
+    fi
+    echo "$dir/bin/cargo-deny"
+}

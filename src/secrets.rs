@@ -106,7 +106,7 @@ fn by_content(rel: &str, data: &[u8]) -> Option<SecretFinding> {
         let kind = String::from_utf8_lossy(&found[1]).into_owned();
         return finding(
             "private-key",
-            format!("holds a {kind} (-----BEGIN {kind}-----)"),
+            format!("holds a private key (-----BEGIN {kind}-----)"),
         );
     }
     if data.starts_with(b"PuTTY-User-Key-File-") {

@@ -3,7 +3,6 @@
 
 use crate::common::{built, describe, fixture, pyedge, run_component, scratch};
 use std::path::Path;
-use std::process::Command;
 
 #[test]
 fn hello_runs_main_with_argv() {
@@ -136,7 +135,9 @@ fn omitted_stdlib_module_names_the_fix_and_stdlib_include_keeps_it() {
     )
     .unwrap();
     let out = dir.join("app.wasm");
-    let build = pyedge(&["build", dir.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let build = pyedge()
+        .args(["build", dir.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .output();
     assert!(build.status.success(), "{}", describe(&build));
     let included = run_component(&out, &["doctest"], &[]);
     assert_eq!(included.code, 0, "{included:?}");
@@ -182,7 +183,9 @@ fn codecs_named_by_literals_are_kept_and_others_name_the_fix() {
     )
     .unwrap();
     let out = dir.join("app.wasm");
-    let build = pyedge(&["build", dir.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let build = pyedge()
+        .args(["build", dir.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .output();
     assert!(build.status.success(), "{}", describe(&build));
     let included = run_component(&out, &["mac-roman"], &[]);
     assert_eq!(included.code, 0, "{included:?}");
@@ -238,12 +241,14 @@ fn script_without_main_runs_its_body_at_run_time_only() {
 fn syntax_error_fails_the_build_with_file_and_line() {
     let dir = scratch("syntax-error");
     let out = dir.join("app.wasm");
-    let output = pyedge(&[
-        "build",
-        fixture("syntax-error").to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let output = pyedge()
+        .args([
+            "build",
+            fixture("syntax-error").to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .output();
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("/app/app.py\", line 4"), "{stderr}");
@@ -260,12 +265,14 @@ fn syntax_error_fails_the_build_with_file_and_line() {
 fn import_time_exception_fails_the_build_with_the_traceback() {
     let dir = scratch("import-error");
     let out = dir.join("app.wasm");
-    let output = pyedge(&[
-        "build",
-        fixture("import-error").to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let output = pyedge()
+        .args([
+            "build",
+            fixture("import-error").to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .output();
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -286,12 +293,14 @@ fn import_time_exception_fails_the_build_with_the_traceback() {
 #[test]
 fn missing_entry_names_the_file_and_exits_2() {
     let dir = scratch("missing-entry");
-    let output = pyedge(&[
-        "build",
-        dir.to_str().unwrap(),
-        "-o",
-        dir.join("x.wasm").to_str().unwrap(),
-    ]);
+    let output = pyedge()
+        .args([
+            "build",
+            dir.to_str().unwrap(),
+            "-o",
+            dir.join("x.wasm").to_str().unwrap(),
+        ])
+        .output();
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -312,12 +321,14 @@ fn bad_pyproject_names_the_file_and_exits_2() {
         "[tool.pyedge]\nentry = \"app\"\nbudgit = \"1MB\"\n",
     )
     .unwrap();
-    let output = pyedge(&[
-        "build",
-        dir.to_str().unwrap(),
-        "-o",
-        dir.join("x.wasm").to_str().unwrap(),
-    ]);
+    let output = pyedge()
+        .args([
+            "build",
+            dir.to_str().unwrap(),
+            "-o",
+            dir.join("x.wasm").to_str().unwrap(),
+        ])
+        .output();
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -331,14 +342,16 @@ fn bad_pyproject_names_the_file_and_exits_2() {
 fn over_budget_exits_3_with_the_numbers_and_writes_nothing() {
     let dir = scratch("over-budget");
     let out = dir.join("app.wasm");
-    let output = pyedge(&[
-        "build",
-        fixture("hello").to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--budget",
-        "1MB",
-    ]);
+    let output = pyedge()
+        .args([
+            "build",
+            fixture("hello").to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--budget",
+            "1MB",
+        ])
+        .output();
     assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -353,13 +366,15 @@ fn over_budget_exits_3_with_the_numbers_and_writes_nothing() {
 fn json_report_parses_and_adds_up() {
     let dir = scratch("json");
     let out = dir.join("app.wasm");
-    let output = pyedge(&[
-        "build",
-        fixture("hello").to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--json",
-    ]);
+    let output = pyedge()
+        .args([
+            "build",
+            fixture("hello").to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--json",
+        ])
+        .output();
     assert!(output.status.success(), "{}", describe(&output));
     let doc: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
     assert_eq!(doc["ok"], true);
@@ -384,7 +399,9 @@ fn json_report_parses_and_adds_up() {
 #[test]
 fn inspect_describes_a_component_and_refuses_other_files() {
     let wasm = built("hello", &[]);
-    let output = pyedge(&["inspect", wasm.to_str().unwrap(), "--json"]);
+    let output = pyedge()
+        .args(["inspect", wasm.to_str().unwrap(), "--json"])
+        .output();
     assert!(output.status.success(), "{}", describe(&output));
     let doc: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
     assert_eq!(doc["component"], true);
@@ -404,14 +421,16 @@ fn inspect_describes_a_component_and_refuses_other_files() {
     let dir = scratch("inspect-garbage");
     let garbage = dir.join("notes.wasm");
     std::fs::write(&garbage, "not wasm at all").unwrap();
-    let output = pyedge(&["inspect", garbage.to_str().unwrap()]);
+    let output = pyedge()
+        .args(["inspect", garbage.to_str().unwrap()])
+        .output();
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("is not a WebAssembly file"));
 }
 
 /// `pyedge build --json` with its own cache dir; returns the JSON and the output's bytes.
 fn build_with_cache(app: &Path, cache: &Path, out: &Path) -> (serde_json::Value, Vec<u8>) {
-    let output = Command::new(env!("CARGO_BIN_EXE_pyedge"))
+    let output = pyedge()
         .args([
             "build",
             app.to_str().unwrap(),
@@ -420,8 +439,7 @@ fn build_with_cache(app: &Path, cache: &Path, out: &Path) -> (serde_json::Value,
             "--json",
         ])
         .env("PYEDGE_CACHE_DIR", cache)
-        .output()
-        .expect("run pyedge");
+        .output();
     assert!(output.status.success(), "{}", describe(&output));
     let doc = serde_json::from_slice(&output.stdout).expect("one JSON document");
     (doc, std::fs::read(out).unwrap())
@@ -476,13 +494,15 @@ fn snapshot_keeps_live_objects_immortal_and_drops_freed_memory() {
     )
     .unwrap();
     let out = app.join("app.wasm");
-    let output = pyedge(&[
-        "build",
-        app.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--json",
-    ]);
+    let output = pyedge()
+        .args([
+            "build",
+            app.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--json",
+        ])
+        .output();
     assert!(output.status.success(), "{}", describe(&output));
     let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let memory = doc["size"]["parts"]

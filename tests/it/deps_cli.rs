@@ -3,16 +3,16 @@
 
 use crate::deps_support::*;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// Run the real binary with a private wheel cache.
+/// `pyedge ARGS` with its own cache directory.
 fn pyedge(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyedge"))
+    crate::common::pyedge()
         .args(args)
         .env("PYEDGE_CACHE_DIR", cache)
         .env_remove("XDG_CACHE_HOME")
         .output()
-        .expect("run pyedge")
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -7,7 +7,7 @@ use crate::common::serve::{request, text, Server};
 use crate::common::{describe, fixture, run_component, scratch};
 use crate::deps_support::{sha256_hex, TestIndex, WheelSpec};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
 /// Set by scripts/test.sh: the directory of the wheels in scripts/test-wheels.txt.
@@ -94,12 +94,11 @@ impl Workspace {
 
     /// Run `pyedge ARGS` with this workspace's cache.
     fn pyedge(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_pyedge"))
+        crate::common::pyedge()
             .args(args)
             .env("PYEDGE_CACHE_DIR", self.cache())
             .env_remove("XDG_CACHE_HOME")
             .output()
-            .expect("run pyedge")
     }
 }
 
@@ -391,7 +390,9 @@ def main():
             )
             .expect("write app.py");
             let wasm = dir.join("probe.wasm");
-            let output = crate::common::pyedge(&["build", path_str(&app), "-o", path_str(&wasm)]);
+            let output = crate::common::pyedge()
+                .args(["build", path_str(&app), "-o", path_str(&wasm)])
+                .output();
             assert!(output.status.success(), "{}", describe(&output));
             wasm
         })

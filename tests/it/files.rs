@@ -9,7 +9,6 @@ use crate::common::serve::{request, text, Server};
 use crate::common::{built, describe, engine, fixture, run_component, scratch, RunOutput};
 use crate::deps_support::TestIndex;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::Store;
@@ -67,13 +66,12 @@ fn package_data_app() -> &'static PathBuf {
         let index = package_data_index();
         let root = scratch("files-package-data");
         let wasm = root.join("app.wasm");
-        let output = Command::new(env!("CARGO_BIN_EXE_pyedge"))
+        let output = crate::common::pyedge()
             .args(["build", fixture("package-data").to_str().unwrap()])
             .args(["-o", wasm.to_str().unwrap(), "--index-url", &index.url()])
             .env("PYEDGE_CACHE_DIR", root.join("cache"))
             .env_remove("XDG_CACHE_HOME")
-            .output()
-            .expect("run pyedge");
+            .output();
         assert!(output.status.success(), "{}", describe(&output));
         for project in ["requests", "jsonschema", "emoji", "protobuf"] {
             assert!(
@@ -303,13 +301,12 @@ fn snapshots_that_read_files_are_reproducible() {
     let mut outputs = Vec::new();
     for name in ["a", "b"] {
         let out = root.join(format!("{name}.wasm"));
-        let output = Command::new(env!("CARGO_BIN_EXE_pyedge"))
+        let output = crate::common::pyedge()
             .args(["build", fixture("files").to_str().unwrap()])
             .args(["-o", out.to_str().unwrap()])
             .env("PYEDGE_CACHE_DIR", root.join(format!("cache-{name}")))
             .env_remove("XDG_CACHE_HOME")
-            .output()
-            .expect("run pyedge");
+            .output();
         assert!(output.status.success(), "{}", describe(&output));
         outputs.push(std::fs::read(&out).unwrap());
     }

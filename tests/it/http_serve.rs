@@ -98,14 +98,16 @@ fn app_without_entry_point_says_what_it_looked_for() {
     let dir = scratch("no-entry-point");
     std::fs::write(dir.join("app.py"), "def helper():\n    return 1\n").unwrap();
     let out = dir.join("app.wasm");
-    let output = pyedge(&[
-        "build",
-        dir.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--world",
-        "http",
-    ]);
+    let output = pyedge()
+        .args([
+            "build",
+            dir.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--world",
+            "http",
+        ])
+        .output();
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -185,7 +187,9 @@ fn gateway_checks_tokens_and_forwards_to_the_origin() {
     )
     .unwrap();
     let wasm = dir.join("gateway.wasm");
-    let output = pyedge(&["build", dir.to_str().unwrap(), "-o", wasm.to_str().unwrap()]);
+    let output = pyedge()
+        .args(["build", dir.to_str().unwrap(), "-o", wasm.to_str().unwrap()])
+        .output();
     assert!(output.status.success(), "{}", describe(&output));
     let server = Server::start(&wasm);
     let url = format!("{}/orders?id=7", server.base);
@@ -288,7 +292,7 @@ fn send_splits_absolute_urls_and_refuses_others() {
 
 /// Run `pyedge ARGS`, which must fail as a usage error (exit 2); its stderr.
 fn usage_error(args: &[&str]) -> String {
-    let output = pyedge(args);
+    let output = pyedge().args(args).output();
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     String::from_utf8_lossy(&output.stderr).into_owned()
 }

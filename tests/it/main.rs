@@ -14,6 +14,7 @@ mod deps_resolve;
 mod files;
 mod fuzz_seeds;
 mod http_serve;
+mod messages;
 mod output;
 mod reproducible;
 mod serve_limits;

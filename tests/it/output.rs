@@ -1,19 +1,14 @@
 //! Output to a closed pipe or a full disk: the commands end quietly (closed pipe, status
 //! 0) or say once that stdout cannot be written (exit 1), never with a panic.
 
-use crate::common::{built, describe, scratch};
-use std::process::{Command, Output, Stdio};
+use crate::common::{built, describe, pyedge, scratch};
+use std::process::Output;
 
 /// Run `pyedge ARGS` with stdout a pipe whose reading end is already closed.
 fn with_closed_stdout(args: &[&str]) -> Output {
     let (reader, writer) = std::io::pipe().expect("pipe");
     drop(reader);
-    Command::new(env!("CARGO_BIN_EXE_pyedge"))
-        .args(args)
-        .stdout(writer)
-        .stderr(Stdio::piped())
-        .output()
-        .expect("run pyedge")
+    pyedge().args(args).stdout(writer).output()
 }
 
 /// Run `pyedge ARGS` with stdout on `/dev/full` (every write fails with ENOSPC).
@@ -22,12 +17,7 @@ fn with_full_stdout(args: &[&str]) -> Output {
         .write(true)
         .open("/dev/full")
         .expect("/dev/full");
-    Command::new(env!("CARGO_BIN_EXE_pyedge"))
-        .args(args)
-        .stdout(full)
-        .stderr(Stdio::piped())
-        .output()
-        .expect("run pyedge")
+    pyedge().args(args).stdout(full).output()
 }
 
 fn assert_quiet_success(output: &Output) {
@@ -90,7 +80,7 @@ fn quiet_builds_print_nothing_on_stderr() {
     let dir = scratch("output-build-quiet");
     let out = dir.join("app.wasm");
     let app = crate::common::fixture("hello");
-    let output = Command::new(env!("CARGO_BIN_EXE_pyedge"))
+    let run = pyedge()
         .args([
             "build",
             app.to_str().unwrap(),
@@ -98,9 +88,8 @@ fn quiet_builds_print_nothing_on_stderr() {
             out.to_str().unwrap(),
             "-q",
         ])
-        .output()
-        .expect("run pyedge");
-    assert!(output.status.success(), "{}", describe(&output));
-    assert!(output.stderr.is_empty(), "{}", describe(&output));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("budget"));
+        .assert()
+        .success()
+        .stdout_has("budget");
+    assert!(run.output.stderr.is_empty(), "{}", run.describe());
 }

@@ -3,7 +3,6 @@
 
 use crate::common::{describe, fixture, pyedge, run_component, scratch};
 use std::path::Path;
-use std::process::Command;
 
 fn copy_app(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -14,13 +13,13 @@ fn copy_app(from: &Path, to: &Path) {
 }
 
 fn build_with_env(app: &Path, out: &Path, env: &[(&str, &str)], extra: &[&str]) -> Vec<u8> {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pyedge"));
-    cmd.args(["build", app.to_str().unwrap(), "-o", out.to_str().unwrap()])
+    let mut cmd = pyedge()
+        .args(["build", app.to_str().unwrap(), "-o", out.to_str().unwrap()])
         .args(extra);
     for (k, v) in env {
-        cmd.env(k, v);
+        cmd = cmd.env(k, v);
     }
-    let output = cmd.output().unwrap();
+    let output = cmd.output();
     assert!(output.status.success(), "{}", describe(&output));
     std::fs::read(out).unwrap()
 }
@@ -87,13 +86,15 @@ fn hash_seed_can_be_fixed_or_random() {
         run_component(&root.join("random.wasm"), &["Ada"], &[]).stdout,
         "Hello, Ada!\n"
     );
-    let bad = pyedge(&[
-        "build",
-        app.to_str().unwrap(),
-        "-o",
-        root.join("bad.wasm").to_str().unwrap(),
-        "--hash-seed",
-        "lots",
-    ]);
+    let bad = pyedge()
+        .args([
+            "build",
+            app.to_str().unwrap(),
+            "-o",
+            root.join("bad.wasm").to_str().unwrap(),
+            "--hash-seed",
+            "lots",
+        ])
+        .output();
     assert_eq!(bad.status.code(), Some(2), "{}", describe(&bad));
 }

@@ -37,7 +37,9 @@ fn limits_app() -> PathBuf {
             let dir = scratch("serve-limits-app");
             std::fs::write(dir.join("app.py"), APP).unwrap();
             let out = dir.join("app.wasm");
-            let output = pyedge(&["build", dir.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+            let output = pyedge()
+                .args(["build", dir.to_str().unwrap(), "-o", out.to_str().unwrap()])
+                .output();
             assert!(output.status.success(), "build: {}", describe(&output));
             out
         })
@@ -155,7 +157,7 @@ fn files_that_cannot_be_served_are_usage_errors_naming_the_file() {
     let script = dir.join("app.py");
     std::fs::write(&script, "print('hi')\n").unwrap();
     for (path, says) in [(&missing, "cannot read"), (&script, "not a WebAssembly")] {
-        let output = pyedge(&["serve", path.to_str().unwrap()]);
+        let output = pyedge().args(["serve", path.to_str().unwrap()]).output();
         assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(path.to_str().unwrap()), "{stderr}");

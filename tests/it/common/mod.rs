@@ -3,11 +3,14 @@
 //! [`serve`] runs HTTP components under the real `pyedge serve`.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod serve;
+
+pub use cli::pyedge;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Arc, Mutex, OnceLock};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
@@ -27,14 +30,6 @@ pub fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir
-}
-
-/// Run `pyedge ARGS`.
-pub fn pyedge(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyedge"))
-        .args(args)
-        .output()
-        .expect("run pyedge")
 }
 
 /// Text of a process's stdout and stderr, for assertion messages.
@@ -64,7 +59,7 @@ pub fn built(name: &str, extra: &[&str]) -> PathBuf {
         let app = fixture(name);
         let mut args = vec!["build", app.to_str().unwrap(), "-o", out.to_str().unwrap()];
         args.extend_from_slice(extra);
-        let output = pyedge(&args);
+        let output = pyedge().args(&args).output();
         assert!(
             output.status.success(),
             "pyedge build {name} failed: {}",
