@@ -16,6 +16,12 @@ echo "==> disk: $(df -Ph . | awk 'NR==2 {print $4}') free here"
 echo "==> cargo fmt --check"
 cargo fmt --check
 
+echo "==> cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+
+echo "==> cargo deny check licenses bans sources (deny.toml)"
+"$(ensure_cargo_deny)" --log-level error check licenses bans sources
+
 echo "==> test wheels (scripts/test-wheels.txt)"
 PYEDGE_TEST_WHEELS="$(ensure_test_wheels)"
 export PYEDGE_TEST_WHEELS
