@@ -7,7 +7,6 @@
 //! is leaked for good.
 
 use crate::config::AppConfig;
-use crate::error::{failure, Exit};
 use crate::secrets::{find_secret, SecretFinding};
 use anyhow::{Context, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -137,15 +136,44 @@ fn guard_secrets(app: &AppConfig, files: Vec<String>) -> Result<AppFiles> {
     if found.is_empty() {
         return Ok(selected);
     }
+    Err(AppFilesError::Secrets {
+        app_dir: app.app_dir.clone(),
+        found,
+    }
+    .into())
+}
+
+/// What can stop the app's files from being selected (all exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum AppFilesError {
+    /// An include or exclude pattern is not a glob.
+    #[error("invalid pattern {pattern:?} in [tool.pyedge]: {detail}")]
+    Pattern {
+        /// The pattern.
+        pattern: String,
+        /// The glob reader's message.
+        detail: String,
+    },
+    /// Files named by `include` or the entry look like credentials.
+    #[error("{}", secrets_message(app_dir, found))]
+    Secrets {
+        /// The app directory.
+        app_dir: std::path::PathBuf,
+        /// Each file and the rule it matched.
+        found: Vec<(String, SecretFinding)>,
+    },
+}
+
+fn secrets_message(app_dir: &Path, found: &[(String, SecretFinding)]) -> String {
     let mut message = format!(
         "{} file{} in {} look{} like a credential and would ship in the artifact \
          (named by [tool.pyedge] include or the entry):\n",
         found.len(),
         if found.len() == 1 { "" } else { "s" },
-        app.app_dir.display(),
+        app_dir.display(),
         if found.len() == 1 { "s" } else { "" },
     );
-    for (rel, finding) in &found {
+    for (rel, finding) in found {
         message.push_str(&format!("  {rel}: {finding}\n"));
     }
     message.push_str(
@@ -161,7 +189,7 @@ fn guard_secrets(app: &AppConfig, files: Vec<String>) -> Result<AppFiles> {
             .join(", "),
     );
     message.push(']');
-    Err(failure(Exit::Usage, message))
+    message
 }
 
 fn is_skipped_dir(entry: &ignore::DirEntry, walk_dot_dirs: bool) -> bool {
@@ -190,11 +218,9 @@ pub fn relative_name(base: &Path, path: &Path) -> String {
 fn glob_set(patterns: &[String]) -> Result<GlobSet> {
     let mut builder = GlobSetBuilder::new();
     for pattern in patterns {
-        let glob = Glob::new(pattern).map_err(|err| {
-            failure(
-                Exit::Usage,
-                format!("invalid pattern {pattern:?} in [tool.pyedge]: {err}"),
-            )
+        let glob = Glob::new(pattern).map_err(|err| AppFilesError::Pattern {
+            pattern: pattern.clone(),
+            detail: err.to_string(),
         })?;
         builder.add(glob);
     }

@@ -1,8 +1,6 @@
 //! The app's build configuration: command-line options merged over `[tool.pyedge]` in
 //! `pyproject.toml`.
 
-use crate::error::{failure, Exit};
-use anyhow::Result;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -105,56 +103,110 @@ pub enum StdlibSelection {
     Reachable(Vec<String>),
 }
 
+/// What can be wrong with the project's configuration (all exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    /// The app directory does not exist.
+    #[error("app directory not found: {}", .0.display())]
+    AppDirMissing(PathBuf),
+    /// No file for the entry module.
+    #[error("entry file not found: {} (set --entry or [tool.pyedge] entry)", .0.display())]
+    EntryMissing(PathBuf),
+    /// The entry is not a dotted module name.
+    #[error("invalid entry module name: {0:?}")]
+    EntryName(String),
+    /// A project file cannot be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why (printed after the message, as the next link of the chain).
+        source: std::io::Error,
+    },
+    /// `pyproject.toml` is not TOML.
+    #[error("{file}: invalid TOML: {detail}")]
+    Toml {
+        /// The file, as shown.
+        file: String,
+        /// The TOML reader's message.
+        detail: String,
+    },
+    /// `pyproject.toml` nests deeper than the reader allows.
+    #[error("{file}:{line}: tables, arrays or dotted keys nested deeper than {limit} levels")]
+    TomlDepth {
+        /// The file, as shown.
+        file: String,
+        /// The line where the limit was passed.
+        line: usize,
+        /// [`MAX_TOML_NESTING`].
+        limit: usize,
+    },
+    /// `[tool.pyedge]` has an unknown key or a value of the wrong type.
+    #[error("{file}: invalid [tool.pyedge]: {detail}")]
+    ToolTable {
+        /// The file, as shown.
+        file: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// `--budget` or `[tool.pyedge] budget` is not a size.
+    #[error("invalid budget: {0}")]
+    Budget(String),
+    /// `[tool.pyedge] stdlib` is neither `reachable` nor `all`.
+    #[error("{}: [tool.pyedge] stdlib must be \"reachable\" or \"all\", not {value:?}", file.display())]
+    StdlibValue {
+        /// The pyproject file.
+        file: PathBuf,
+        /// The value found.
+        value: String,
+    },
+}
+
 /// How deep tables, arrays and dotted keys may nest in `pyproject.toml`: the TOML
 /// reader's own limit (a test pins it), so deep nesting is an error, never a stack overflow.
 pub const MAX_TOML_NESTING: usize = 80;
 
 /// Parse `pyproject.toml` text; errors name the file (`shown`) and exit 2.
-pub fn parse_project_toml(text: &str, shown: &str) -> Result<toml::Table> {
+pub fn parse_project_toml(text: &str, shown: &str) -> Result<toml::Table, ProjectError> {
     toml::from_str(text).map_err(|err| {
         if err.message().contains("recursion limit") {
             let at = err.span().and_then(|span| text.get(..span.start));
-            let line = at.map_or(1, |before| before.matches('\n').count() + 1);
-            return failure(
-                Exit::Usage,
-                format!(
-                    "{shown}:{line}: tables, arrays or dotted keys nested deeper than \
-                     {MAX_TOML_NESTING} levels"
-                ),
-            );
+            return ProjectError::TomlDepth {
+                file: shown.to_string(),
+                line: at.map_or(1, |before| before.matches('\n').count() + 1),
+                limit: MAX_TOML_NESTING,
+            };
         }
-        failure(Exit::Usage, format!("{shown}: invalid TOML: {err}"))
+        ProjectError::Toml {
+            file: shown.to_string(),
+            detail: err.to_string(),
+        }
     })
 }
 
 /// Read `pyproject.toml`'s `[tool.pyedge]` table, if there is one.
-pub fn read_tool_config(app_dir: &Path) -> Result<ToolConfig> {
+pub fn read_tool_config(app_dir: &Path) -> Result<ToolConfig, ProjectError> {
     let path = app_dir.join("pyproject.toml");
     let text = match read_project_file(&path, MAX_PROJECT_FILE_BYTES) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(ToolConfig::default()),
-        Err(err) => {
-            return Err(failure(
-                Exit::Usage,
-                format!("cannot read {}: {err}", path.display()),
-            ))
-        }
+        Err(source) => return Err(ProjectError::Read { path, source }),
     };
     parse_tool_config(&text, &path.display().to_string())
 }
 
 /// The `[tool.pyedge]` table of `pyproject.toml` text (`shown` names it in messages).
-pub fn parse_tool_config(text: &str, shown: &str) -> Result<ToolConfig> {
+pub fn parse_tool_config(text: &str, shown: &str) -> Result<ToolConfig, ProjectError> {
     let doc = parse_project_toml(text, shown)?;
     let Some(tool) = doc.get("tool").and_then(|t| t.get("pyedge")) else {
         return Ok(ToolConfig::default());
     };
-    tool.clone().try_into().map_err(|err| {
-        failure(
-            Exit::Usage,
-            format!("{shown}: invalid [tool.pyedge]: {err}"),
-        )
-    })
+    tool.clone()
+        .try_into()
+        .map_err(|err: toml::de::Error| ProjectError::ToolTable {
+            file: shown.to_string(),
+            detail: err.to_string(),
+        })
 }
 
 /// Merge command-line values over the pyproject configuration and check the entry exists.
@@ -162,32 +214,25 @@ pub fn resolve_app_config(
     app_dir: &Path,
     entry: Option<&str>,
     budget: Option<&str>,
-) -> Result<AppConfig> {
+) -> Result<AppConfig, ProjectError> {
     if !app_dir.is_dir() {
-        return Err(failure(
-            Exit::Usage,
-            format!("app directory not found: {}", app_dir.display()),
-        ));
+        return Err(ProjectError::AppDirMissing(app_dir.to_path_buf()));
     }
     let tool = read_tool_config(app_dir)?;
     let entry = entry.or(tool.entry.as_deref()).unwrap_or("app");
     let (entry_module, entry_path) = entry_file(app_dir, entry)?;
     let budget = match budget.or(tool.budget.as_deref()) {
-        Some(text) => parse_size(text)
-            .map_err(|err| failure(Exit::Usage, format!("invalid budget: {err}")))?,
+        Some(text) => parse_size(text).map_err(ProjectError::Budget)?,
         None => DEFAULT_BUDGET,
     };
     let stdlib = match tool.stdlib.as_deref() {
         None | Some("reachable") => StdlibSelection::Reachable(tool.stdlib_include.clone()),
         Some("all") => StdlibSelection::All,
         Some(other) => {
-            return Err(failure(
-                Exit::Usage,
-                format!(
-                    "{}: [tool.pyedge] stdlib must be \"reachable\" or \"all\", not {other:?}",
-                    app_dir.join("pyproject.toml").display()
-                ),
-            ))
+            return Err(ProjectError::StdlibValue {
+                file: app_dir.join("pyproject.toml"),
+                value: other.to_string(),
+            })
         }
     };
     Ok(AppConfig {
@@ -205,7 +250,7 @@ pub fn resolve_app_config(
 }
 
 /// Turn `app`, `pkg.main` or `app.py` into (module name, relative file path).
-fn entry_file(app_dir: &Path, entry: &str) -> Result<(String, String)> {
+fn entry_file(app_dir: &Path, entry: &str) -> Result<(String, String), ProjectError> {
     let module = entry.strip_suffix(".py").unwrap_or(entry).replace('/', ".");
     let valid = !module.is_empty()
         && module.split('.').all(|part| {
@@ -215,10 +260,7 @@ fn entry_file(app_dir: &Path, entry: &str) -> Result<(String, String)> {
                 && part.chars().all(|c| c.is_alphanumeric() || c == '_')
         });
     if !valid {
-        return Err(failure(
-            Exit::Usage,
-            format!("invalid entry module name: {entry:?}"),
-        ));
+        return Err(ProjectError::EntryName(entry.to_string()));
     }
     let base = module.replace('.', "/");
     for candidate in [format!("{base}.py"), format!("{base}/__init__.py")] {
@@ -226,12 +268,8 @@ fn entry_file(app_dir: &Path, entry: &str) -> Result<(String, String)> {
             return Ok((module, candidate));
         }
     }
-    Err(failure(
-        Exit::Usage,
-        format!(
-            "entry file not found: {} (set --entry or [tool.pyedge] entry)",
-            app_dir.join(format!("{base}.py")).display()
-        ),
+    Err(ProjectError::EntryMissing(
+        app_dir.join(format!("{base}.py")),
     ))
 }
 

@@ -1,7 +1,11 @@
-//! Exit codes and the error type that carries one.
+//! Exit codes, and the one place where an error becomes one ([`exit_code_of`]).
 //!
-//! Stages return `anyhow::Result`; a failure that must reach the user with a specific exit
-//! code is a [`Failure`] somewhere in the error chain.
+//! Each stage has its own error type (thiserror) carrying the file, line, package or
+//! limit: [`crate::config::ProjectError`], `app_files::AppFilesError`,
+//! `pipeline::BuildError`, `snapshot::InitError`, `cli::inspect::InspectError`. The CLI
+//! prints the chain with `{:#}` and asks [`exit_code_of`] for the status. The dependency
+//! stage and the dev server still build a [`Failure`] (an exit code and a message) where
+//! they fail; moving them to typed errors is the rest of that work.
 
 use std::fmt;
 
@@ -88,12 +92,35 @@ pub fn failure(exit: Exit, message: impl Into<String>) -> anyhow::Error {
     })
 }
 
-/// The exit code for an error: the first [`Failure`] in its chain, else [`Exit::Build`].
+/// The exit code for an error, decided here for every stage's error type: the first
+/// typed error in its chain, else [`Exit::Build`].
 pub fn exit_code_of(err: &anyhow::Error) -> Exit {
-    err.chain()
-        .find_map(|cause| cause.downcast_ref::<Failure>())
-        .map(|f| f.exit)
-        .unwrap_or(Exit::Build)
+    err.chain().find_map(exit_of).unwrap_or(Exit::Build)
+}
+
+/// The exit code of one error in a chain, if it is one of the typed errors.
+fn exit_of(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
+    if let Some(failure) = cause.downcast_ref::<Failure>() {
+        return Some(failure.exit);
+    }
+    if cause.is::<crate::config::ProjectError>() {
+        return Some(Exit::Usage);
+    }
+    #[cfg(feature = "host")]
+    {
+        if cause.is::<crate::app_files::AppFilesError>()
+            || cause.is::<crate::cli::inspect::InspectError>()
+        {
+            return Some(Exit::Usage);
+        }
+        if let Some(build) = cause.downcast_ref::<crate::pipeline::BuildError>() {
+            return Some(build.exit());
+        }
+        if cause.is::<crate::snapshot::InitError>() {
+            return Some(Exit::Build);
+        }
+    }
+    None
 }
 
 #[cfg(test)]

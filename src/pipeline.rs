@@ -6,7 +6,7 @@ use crate::component::{componentize, detect_world, strip_custom_sections, World}
 use crate::config::{resolve_app_config, AppConfig};
 use crate::deps::{resolve_for_build, wheel_install_files, DepsOptions};
 use crate::embed::{embed_bundle, memory_writes, EmbedInputs};
-use crate::error::{failure, Exit};
+use crate::error::Exit;
 use crate::output::write_atomically;
 use crate::progress::{Reporter, StageObserver, StageTime};
 use crate::prune::prune_module;
@@ -120,14 +120,10 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         None => detect_world(&read_entry(&app)?),
     };
     if precompiled_to.is_some() && world != World::Http {
-        return Err(failure(
-            Exit::Usage,
-            format!(
-                "--precompile is for `pyedge serve`, which runs HTTP handlers, and {} is a \
-                 script app (cli world); for `wasmtime run`, precompile with `wasmtime compile`",
-                app.entry_path
-            ),
-        ));
+        return Err(BuildError::PrecompileScript {
+            entry: app.entry_path.clone(),
+        }
+        .into());
     }
     let app_files = reporter.stage("select files", || select_app_files(&app))?;
     let deps = reporter.stage("dependencies", || install_dependencies(&opts.deps))?;
@@ -277,18 +273,59 @@ fn hash_seed(bundle: &Bundle) -> u32 {
 }
 
 fn over_budget(app: &AppConfig, size: &SizeReport) -> anyhow::Error {
-    failure(
-        Exit::OverBudget,
-        format!(
-            "{} is {} bytes ({} gzip), over the budget of {} bytes by {} bytes; nothing was written\n\n{}",
-            app.entry_path,
-            size.total,
-            size.total_gzip,
-            size.budget,
-            size.total - size.budget,
-            size.to_table()
-        ),
-    )
+    BuildError::OverBudget {
+        entry: app.entry_path.clone(),
+        size: Box::new(size.clone()),
+    }
+    .into()
+}
+
+/// What stops a build after its configuration was read.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The component is larger than the budget (exit 3); nothing was written.
+    #[error(
+        "{entry} is {} bytes ({} gzip), over the budget of {} bytes by {} bytes; nothing was \
+         written\n\n{}",
+        size.total, size.total_gzip, size.budget, size.total - size.budget, size.to_table()
+    )]
+    OverBudget {
+        /// The entry file.
+        entry: String,
+        /// The component's size report.
+        size: Box<SizeReport>,
+    },
+    /// `--precompile` for a script app (exit 2).
+    #[error(
+        "--precompile is for `pyedge serve`, which runs HTTP handlers, and {entry} is a script \
+         app (cli world); for `wasmtime run`, precompile with `wasmtime compile`"
+    )]
+    PrecompileScript {
+        /// The entry file.
+        entry: String,
+    },
+    /// `-o` names the `.cwasm` that `--precompile` writes (exit 2).
+    #[error(
+        "-o {} names the precompiled file; with --precompile, -o names the component \
+         (app.wasm) and the precompiled one is written beside it as .cwasm",
+        output.display()
+    )]
+    PrecompileOutput {
+        /// The `-o` path.
+        output: PathBuf,
+    },
+}
+
+impl BuildError {
+    /// The exit code this error ends the run with.
+    pub fn exit(&self) -> Exit {
+        match self {
+            BuildError::OverBudget { .. } => Exit::OverBudget,
+            BuildError::PrecompileScript { .. } | BuildError::PrecompileOutput { .. } => {
+                Exit::Usage
+            }
+        }
+    }
 }
 
 /// `file` relative to `dir` (`/`-separated) when it lies inside it.
@@ -307,14 +344,10 @@ fn inside_dir(dir: &Path, file: &Path) -> Option<String> {
 fn precompiled_path(output: &Path) -> Result<PathBuf> {
     let path = output.with_extension("cwasm");
     if path == output {
-        return Err(failure(
-            Exit::Usage,
-            format!(
-                "-o {} names the precompiled file; with --precompile, -o names the component \
-                 (app.wasm) and the precompiled one is written beside it as .cwasm",
-                output.display()
-            ),
-        ));
+        return Err(BuildError::PrecompileOutput {
+            output: output.to_path_buf(),
+        }
+        .into());
     }
     Ok(path)
 }

@@ -3,7 +3,6 @@
 
 use crate::embed::MemoryWrites;
 use crate::engine;
-use crate::error::{failure, Exit};
 use anyhow::Result;
 use rand::SeedableRng;
 use sha2::{Digest, Sha256};
@@ -207,5 +206,10 @@ fn init_failure(
             message.push_str(&text);
         }
     }
-    failure(Exit::Build, message)
+    InitError(message).into()
 }
+
+/// Pre-initialization failed (exit 1): the app's traceback, or how the runtime ended.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InitError(pub String);

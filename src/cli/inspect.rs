@@ -2,7 +2,6 @@
 //! ([`inspect_bytes`]) and, with `--files`, the bundle's file list ([`Manifest`]).
 
 use super::Printer;
-use crate::error::{failure, Exit};
 use crate::inspect::{inspect_bytes, WasmInfo};
 use crate::manifest::{bundle_from_wasm, Manifest};
 use crate::report::human_bytes;
@@ -25,15 +24,15 @@ pub struct InspectArgs {
 /// Run `pyedge inspect`.
 pub fn run(args: &InspectArgs, printer: &Printer) -> Result<()> {
     let bytes = read_wasm(&args.wasm)?;
-    let info = inspect_bytes(&bytes).map_err(|err| {
-        failure(
-            Exit::Usage,
-            format!("{} is not valid WebAssembly: {err}", args.wasm.display()),
-        )
+    let info = inspect_bytes(&bytes).map_err(|err| InspectError::Invalid {
+        path: args.wasm.clone(),
+        detail: err.to_string(),
     })?;
     let files = if args.files {
-        let zip = bundle_from_wasm(&bytes)
-            .map_err(|err| failure(Exit::Usage, format!("{}: {err}", args.wasm.display())))?;
+        let zip = bundle_from_wasm(&bytes).map_err(|err| InspectError::NoBundle {
+            path: args.wasm.clone(),
+            detail: err.to_string(),
+        })?;
         Some(Manifest::from_zip(&zip)?)
     } else {
         None
@@ -54,12 +53,10 @@ pub fn run(args: &InspectArgs, printer: &Printer) -> Result<()> {
 
 /// The file's bytes; like `pyedge serve`, a file that is not WebAssembly is a usage
 /// error (exit 2).
-fn read_wasm(path: &Path) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).map_err(|err| {
-        failure(
-            Exit::Usage,
-            format!("cannot read {}: {err}", path.display()),
-        )
+fn read_wasm(path: &Path) -> Result<Vec<u8>, InspectError> {
+    let bytes = std::fs::read(path).map_err(|source| InspectError::Read {
+        path: path.to_path_buf(),
+        source,
     })?;
     if bytes.starts_with(b"\0asm") {
         return Ok(bytes);
@@ -70,10 +67,47 @@ fn read_wasm(path: &Path) -> Result<Vec<u8>> {
     } else {
         " (no \\0asm header)"
     };
-    Err(failure(
-        Exit::Usage,
-        format!("{} is not a WebAssembly file{hint}", path.display()),
-    ))
+    Err(InspectError::NotWasm {
+        path: path.to_path_buf(),
+        hint,
+    })
+}
+
+/// What `pyedge inspect` refuses (all exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    /// The file cannot be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why (printed after the message, as the next link of the chain).
+        source: std::io::Error,
+    },
+    /// The file does not start like WebAssembly.
+    #[error("{} is not a WebAssembly file{hint}", path.display())]
+    NotWasm {
+        /// The file.
+        path: PathBuf,
+        /// What it seems to be instead.
+        hint: &'static str,
+    },
+    /// wasmparser cannot read it.
+    #[error("{} is not valid WebAssembly: {detail}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// wasmparser's message.
+        detail: String,
+    },
+    /// `--files` on a module that carries no pyedge bundle.
+    #[error("{}: {detail}", path.display())]
+    NoBundle {
+        /// The file.
+        path: PathBuf,
+        /// What was looked for.
+        detail: String,
+    },
 }
 
 /// The text report: kind and size, snapshot memory, modules, imports and exports.

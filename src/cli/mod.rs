@@ -4,7 +4,7 @@
 
 mod build;
 mod deps;
-mod inspect;
+pub mod inspect;
 pub mod printer;
 
 pub use deps::DepsSourceArgs;

@@ -787,7 +787,7 @@ mod tests {
     fn message(result: Result<impl std::fmt::Debug>) -> String {
         let err = result.expect_err("refused");
         assert_eq!(exit_code_of(&err), Exit::Usage, "{err}");
-        err.to_string()
+        format!("{err:#}")
     }
 
     #[test]
@@ -807,7 +807,7 @@ mod tests {
             err.contains("pyproject.toml: 104857600 bytes is over the limit of 4194304"),
             "{err}"
         );
-        let err = message(crate::config::read_tool_config(dir.path()));
+        let err = message(crate::config::read_tool_config(dir.path()).map_err(anyhow::Error::from));
         assert!(
             err.contains("pyproject.toml: 104857600 bytes is over the limit"),
             "{err}"
@@ -983,7 +983,10 @@ mod tests {
                 "{}",
                 &err[..err.len().min(300)]
             );
-            let err = message(crate::config::parse_tool_config(&text, "pyproject.toml"));
+            let err = message(
+                crate::config::parse_tool_config(&text, "pyproject.toml")
+                    .map_err(anyhow::Error::from),
+            );
             assert!(err.contains("nested deeper than 80 levels"), "{err}");
         }
         // The limit is the TOML reader's own: one level less is read.
