@@ -5,13 +5,15 @@
 //! pre-instantiated; every request then gets a fresh store and instance from the pooling
 //! allocator, so no state leaks from one request to the next. Where the kernel allows, a
 //! pool slot keeps the snapshot's pages mapped between requests and only the pages a
-//! request wrote are reset (see [`MEMORY_KEEP_RESIDENT`]). Each request runs under limits: a wall-clock
-//! deadline (epoch interruption, 504), a memory budget per instance (500), a request body
-//! size limit (413, checked before the guest reads anything) and a bound on requests in
-//! flight (503). The guest's stdout and stderr go to the server's stderr, one log line per
-//! request follows them: `METHOD PATH STATUS LATENCYms`.
+//! request wrote are reset (the engine's settings are in [`crate::engine`]). Each request
+//! runs under limits: a wall-clock deadline (epoch interruption, 504), a memory budget per
+//! instance (500), a request body size limit (413, checked before the guest reads
+//! anything) and a bound on requests in flight (503). The guest's stdout and stderr go to
+//! the server's stderr, one log line per request follows them:
+//! `METHOD PATH STATUS LATENCYms`.
 
 use crate::config::parse_size;
+use crate::engine::{serve_engine, TABLE_ELEMENTS};
 use crate::error::{failure, Exit};
 use crate::report::human_bytes;
 use anyhow::{Context as _, Result};
@@ -36,10 +38,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{
-    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter,
-    Store, Trap, UpdateDeadline,
-};
+use wasmtime::{Engine, ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -63,26 +62,9 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 const DRAIN_CAP: u64 = 64 << 20;
 /// ... and for at most this long.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
-/// Pool slots per app instance: a component built by pyedge has a handful of core
-/// instances (module, adapter, shims), one or two memories and a few tables.
-const CORE_INSTANCES_PER_APP: u32 = 16;
-const MEMORIES_PER_APP: u32 = 4;
-const TABLES_PER_APP: u32 = 8;
 /// Memory a guest may use past `--memory-limit` once it has been refused, to report the
 /// failure (CPython imports and formats a traceback for its `MemoryError`).
 const ERROR_RESERVE: usize = 16 << 20;
-/// Largest function table an app may have (CPython's fits with room to spare).
-const TABLE_ELEMENTS: usize = 100_000;
-/// Linear memory a pool slot keeps mapped between requests, when the kernel can say which
-/// pages a request touched (the `PAGEMAP_SCAN` ioctl, Linux 6.7+). Wasmtime then resets
-/// only those pages from the snapshot instead of unmapping the memory, so the next request
-/// finds the snapshot already mapped rather than taking a page fault on every page it
-/// touches (geo router: 86 faults per request → 1, p50 roughly halved). Without the ioctl
-/// Wasmtime would reset the whole size with `memset`, which costs more than the faults it
-/// saves: then nothing is kept resident.
-const MEMORY_KEEP_RESIDENT: usize = 32 << 20;
-/// The same for tables: CPython's function table, reset like the memory.
-const TABLE_KEEP_RESIDENT: usize = TABLE_ELEMENTS * 8;
 
 /// `pyedge serve APP.wasm`: run an HTTP component locally, a fresh instance per request.
 #[derive(clap::Args, Debug, Clone)]
@@ -215,7 +197,10 @@ impl Server {
     /// fits the limits (one trial instantiation) and prepare per-request instantiation.
     pub async fn load(opts: ServeOptions) -> Result<Server> {
         let source = read_component(&opts.wasm, opts.allow_precompiled)?;
-        let engine = serve_engine(&opts, matches!(source, ComponentSource::Wasm(_)))?;
+        let engine = serve_engine(
+            opts.max_concurrency,
+            matches!(source, ComponentSource::Wasm(_)),
+        )?;
         let component = match source {
             ComponentSource::Wasm(bytes) => tokio::task::spawn_blocking({
                 let engine = engine.clone();
@@ -394,18 +379,6 @@ fn load_precompiled(engine: &Engine, path: &Path) -> Result<Component> {
     Err(failure(Exit::Usage, message))
 }
 
-/// Compile `component` ahead of time for `pyedge serve --allow-precompiled`: the engine
-/// settings are the server's (a precompiled file only loads into an engine configured
-/// the same way, which Wasmtime checks), so the server maps the code instead of compiling
-/// or decompressing it from the cache when it starts.
-pub fn precompile(component: &[u8]) -> Result<Vec<u8>> {
-    let engine = Engine::new(&base_config(false))
-        .map_err(|err| anyhow::Error::from(err).context("creating the engine"))?;
-    engine
-        .precompile_component(component)
-        .map_err(|err| anyhow::Error::from(err).context("precompiling the component"))
-}
-
 /// Link the component against `wasi:http/proxy` only (what edge hosts give it) and
 /// pre-instantiate it.
 fn proxy_pre(engine: &Engine, component: &Component, path: &Path) -> Result<ProxyPre<Host>> {
@@ -475,58 +448,6 @@ async fn trial_instantiate(pre: &ProxyPre<Host>, opts: &ServeOptions) -> Result<
     result.map(drop).map_err(|err| {
         anyhow::Error::from(err).context(format!("instantiating {}", opts.wasm.display()))
     })
-}
-
-/// An engine for serving: epoch interruption for deadlines, the compilation cache when it
-/// `compiles` (a precompiled component needs none), and the pooling allocator sized for
-/// `max_concurrency` instances (on-demand allocation if the pool's address space cannot
-/// be reserved).
-fn serve_engine(opts: &ServeOptions, compiles: bool) -> Result<Engine> {
-    let mut config = base_config(compiles);
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(
-        opts.max_concurrency,
-    )));
-    match Engine::new(&config) {
-        Ok(engine) => Ok(engine),
-        Err(err) => {
-            eprintln!("note: pooling allocator unavailable ({err:#}); allocating on demand");
-            Engine::new(&base_config(compiles))
-                .map_err(|err| anyhow::Error::from(err).context("creating the engine"))
-        }
-    }
-}
-
-/// The settings a component is compiled with for serving; a precompiled one must have
-/// been compiled with the same (the cache is not one of them).
-fn base_config(cache: bool) -> Config {
-    let mut config = Config::new();
-    config.epoch_interruption(true);
-    config.wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Disable);
-    if cache {
-        // The same cache directory as `pyedge build`.
-        crate::engine::enable_compilation_cache(&mut config);
-    }
-    config
-}
-
-/// Pool slots for `max_concurrency` instances, plus room for the trial instance.
-fn pool_config(max_concurrency: usize) -> PoolingAllocationConfig {
-    let instances = u32::try_from(max_concurrency)
-        .unwrap_or(u32::MAX)
-        .saturating_add(2);
-    let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(instances)
-        .total_core_instances(instances.saturating_mul(CORE_INSTANCES_PER_APP))
-        .total_memories(instances.saturating_mul(MEMORIES_PER_APP))
-        .total_tables(instances.saturating_mul(TABLES_PER_APP))
-        .total_stacks(instances)
-        .table_elements(TABLE_ELEMENTS);
-    if PoolingAllocationConfig::is_pagemap_scan_available() {
-        pool.pagemap_scan(Enabled::Yes)
-            .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
-            .table_keep_resident(TABLE_KEEP_RESIDENT);
-    }
-    pool
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until dropped.
@@ -1280,7 +1201,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cwasm = dir.path().join("app.cwasm");
         let empty_component = wasm_encoder::Component::new().finish();
-        std::fs::write(&cwasm, precompile(&empty_component).unwrap()).unwrap();
+        std::fs::write(&cwasm, crate::engine::precompile(&empty_component).unwrap()).unwrap();
         let err = read_component(&cwasm, false).unwrap_err();
         assert_eq!(crate::error::exit_code_of(&err), Exit::Usage);
         assert!(err.to_string().contains("--allow-precompiled"), "{err}");
@@ -1288,7 +1209,7 @@ mod tests {
             read_component(&cwasm, true),
             Ok(ComponentSource::Precompiled)
         ));
-        let engine = Engine::new(&base_config(false)).unwrap();
+        let engine = Engine::new(&crate::engine::serve_config(false)).unwrap();
         load_precompiled(&engine, &cwasm).unwrap();
 
         let module = dir.path().join("module.cwasm");
