@@ -182,7 +182,7 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
     // Compiled before anything is written, so a failure leaves neither file.
     let precompiled = match precompiled_to {
         Some(path) => {
-            let code = reporter.stage("precompile", || crate::serve::precompile(&component))?;
+            let code = reporter.stage("precompile", || crate::engine::precompile(&component))?;
             Some((path, code))
         }
         None => None,

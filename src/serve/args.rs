@@ -1,0 +1,197 @@
+//! The `pyedge serve` flags ([`ServeArgs`]) and the plain options they become
+//! ([`ServeOptions`]), with the parsers of their values.
+
+use crate::config::parse_size;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default largest request body: 10 MB.
+pub const DEFAULT_MAX_BODY_SIZE: u64 = 10_000_000;
+/// Default wall-clock deadline per request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default linear-memory budget per instance: 256 MB.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 256_000_000;
+/// Default number of requests handled at once.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 64;
+
+/// `pyedge serve APP.wasm`: run an HTTP component locally, a fresh instance per request.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// The component to serve (`pyedge build` of an app with a `handle_request` handler).
+    #[arg(value_name = "APP.wasm")]
+    pub wasm: PathBuf,
+    /// Address to listen on; loopback unless you say otherwise (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = parse_addr)]
+    pub addr: SocketAddr,
+    /// Largest request body accepted, e.g. 10MB or 1MiB; a larger one gets 413 before the
+    /// handler runs.
+    #[arg(long, value_name = "SIZE", default_value = "10MB", value_parser = parse_size)]
+    pub max_body_size: u64,
+    /// Wall-clock deadline per request, e.g. 30s, 500ms or 2m; past it the request gets 504.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Linear memory per instance, e.g. 256MB; allocations beyond it fail (500).
+    #[arg(long, value_name = "SIZE", default_value = "256MB", value_parser = parse_size)]
+    pub memory_limit: u64,
+    /// Requests handled at once; beyond it requests get 503 at once.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONCURRENCY,
+          value_parser = parse_concurrency)]
+    pub max_concurrency: usize,
+    /// Load a precompiled `APP.cwasm` (`pyedge build --precompile`): native code that is
+    /// run as it is, so only pass files you built yourself.
+    #[arg(long)]
+    pub allow_precompiled: bool,
+}
+
+impl ServeArgs {
+    /// The server options these flags describe.
+    pub fn options(&self) -> ServeOptions {
+        ServeOptions {
+            wasm: self.wasm.clone(),
+            max_body_size: self.max_body_size,
+            timeout: self.timeout,
+            memory_limit: self.memory_limit,
+            max_concurrency: self.max_concurrency,
+            allow_precompiled: self.allow_precompiled,
+        }
+    }
+}
+
+/// What `pyedge serve` runs and under which limits.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The `wasi:http/proxy` component.
+    pub wasm: PathBuf,
+    /// Largest request body in bytes (413 above it).
+    pub max_body_size: u64,
+    /// Wall-clock deadline per request (504 past it).
+    pub timeout: Duration,
+    /// Linear memory per instance in bytes, all memories together.
+    pub memory_limit: u64,
+    /// Requests in flight at once (503 beyond it).
+    pub max_concurrency: usize,
+    /// Accept a precompiled component (native code for this pyedge's Wasmtime).
+    pub allow_precompiled: bool,
+}
+
+impl ServeOptions {
+    /// Serve `wasm` with the default limits.
+    pub fn new(wasm: impl Into<PathBuf>) -> Self {
+        ServeOptions {
+            wasm: wasm.into(),
+            max_body_size: DEFAULT_MAX_BODY_SIZE,
+            timeout: DEFAULT_TIMEOUT,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            allow_precompiled: false,
+        }
+    }
+}
+
+/// Parse a duration like `30s`, `500ms`, `2m`, `1h` or `1.5` (seconds); it must be
+/// more than zero.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30s or 500ms"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => number,
+        "ms" => number / 1e3,
+        "m" | "min" => number * 60.0,
+        "h" => number * 3600.0,
+        other => return Err(format!("unknown duration unit {other:?} in {text:?}")),
+    };
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err(format!("{text:?} must be more than zero")),
+    }
+}
+
+/// Parse `--addr`: `IP:PORT`, or a bare port on loopback.
+fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse()
+        .map_err(|_| format!("{text:?} is not an address like 127.0.0.1:8080"))
+}
+
+fn parse_concurrency(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=100_000).contains(&n) => Ok(n),
+        _ => Err(format!("{text:?} is not a number from 1 to 100000")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    #[test]
+    fn flag_defaults_match_the_documented_options() {
+        let cli = Cli::try_parse_from(["serve", "app.wasm"]).unwrap();
+        let opts = cli.serve.options();
+        let defaults = ServeOptions::new("app.wasm");
+        assert_eq!(cli.serve.addr, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(opts.max_body_size, defaults.max_body_size);
+        assert_eq!(opts.timeout, defaults.timeout);
+        assert_eq!(opts.memory_limit, defaults.memory_limit);
+        assert_eq!(opts.max_concurrency, defaults.max_concurrency);
+    }
+
+    #[test]
+    fn flags_parse_sizes_durations_and_addresses() {
+        let cli = Cli::try_parse_from([
+            "serve",
+            "app.wasm",
+            "--addr",
+            "0",
+            "--max-body-size",
+            "1MiB",
+            "--timeout",
+            "500ms",
+            "--memory-limit",
+            "64MB",
+            "--max-concurrency",
+            "2",
+        ])
+        .unwrap();
+        let opts = cli.serve.options();
+        assert_eq!(cli.serve.addr, "127.0.0.1:0".parse().unwrap());
+        assert_eq!(opts.max_body_size, 1 << 20);
+        assert_eq!(opts.timeout, Duration::from_millis(500));
+        assert_eq!(opts.memory_limit, 64_000_000);
+        assert_eq!(opts.max_concurrency, 2);
+        for bad in [
+            ["--timeout", "0s"],
+            ["--timeout", "soon"],
+            ["--max-concurrency", "0"],
+            ["--addr", "localhost"],
+        ] {
+            assert!(Cli::try_parse_from(["serve", "app.wasm", bad[0], bad[1]]).is_err());
+        }
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("5 fortnights").is_err());
+    }
+}

@@ -1,0 +1,251 @@
+//! Loading the component to serve: read the file (a component, or with
+//! `--allow-precompiled` a `.cwasm` to map), compile it on the serving engine, check that
+//! it exports `wasi:http/incoming-handler` and imports nothing beyond `wasi:http/proxy`,
+//! pre-instantiate it, and start one trial instance within the limits.
+
+use super::guest::{new_store, Host};
+use super::ServeOptions;
+use crate::engine::serve_engine;
+use crate::error::{failure, Exit};
+use crate::report::human_bytes;
+use anyhow::{Context as _, Result};
+use std::io::Read as _;
+use std::path::Path;
+use std::time::Instant;
+use wasmtime::component::{Component, Linker};
+use wasmtime::Engine;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+/// Compile (or map, when precompiled) `opts.wasm` on an engine for `opts`, check it is an
+/// HTTP component and prepare per-request instantiation.
+pub(super) async fn load_proxy(opts: &ServeOptions) -> Result<ProxyPre<Host>> {
+    let source = read_component(&opts.wasm, opts.allow_precompiled)?;
+    let compiles = matches!(source, ComponentSource::Wasm(_));
+    let engine = serve_engine(opts.max_concurrency, compiles)?;
+    let component = match source {
+        ComponentSource::Wasm(bytes) => tokio::task::spawn_blocking({
+            let engine = engine.clone();
+            move || Component::new(&engine, &bytes)
+        })
+        .await
+        .context("compiling the component")?
+        .map_err(|err| {
+            failure(
+                Exit::Usage,
+                format!("{} is not a valid component: {err:#}", opts.wasm.display()),
+            )
+        })?,
+        ComponentSource::Precompiled => load_precompiled(&engine, &opts.wasm)?,
+    };
+    proxy_pre(&engine, &component, &opts.wasm)
+}
+
+/// What `pyedge serve` was given: a component to compile, or one precompiled.
+#[derive(Debug)]
+enum ComponentSource {
+    Wasm(Vec<u8>),
+    /// A `.cwasm` from `pyedge build --precompile`, mapped from its file when loaded.
+    Precompiled,
+}
+
+/// Read the file and make sure it is a component (or, when allowed, a precompiled one)
+/// before compiling it.
+fn read_component(path: &Path, allow_precompiled: bool) -> Result<ComponentSource> {
+    let unreadable = |err: std::io::Error| {
+        failure(
+            Exit::Usage,
+            format!("cannot read {}: {err}", path.display()),
+        )
+    };
+    // One read of the first four bytes tells a precompiled file (which Wasmtime maps
+    // itself, so it is not read here) from WebAssembly, which is read whole.
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut bytes = Vec::new();
+    (&mut file)
+        .take(4)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes == b"\x7fELF" {
+        // Checked when it is loaded (`load_precompiled`): Wasmtime reads the header then.
+        if allow_precompiled {
+            return Ok(ComponentSource::Precompiled);
+        }
+        return Err(failure(
+            Exit::Usage,
+            format!(
+                "{} is native code (a precompiled component?); pass --allow-precompiled to \
+                 run it, only if you built it yourself",
+                path.display()
+            ),
+        ));
+    }
+    file.read_to_end(&mut bytes).map_err(unreadable)?;
+    if wasmparser::Parser::is_component(&bytes) {
+        return Ok(ComponentSource::Wasm(bytes));
+    }
+    let what = if wasmparser::Parser::is_core_wasm(&bytes) {
+        "a core WebAssembly module, not a component"
+    } else {
+        "not a WebAssembly component"
+    };
+    Err(failure(
+        Exit::Usage,
+        format!(
+            "{} is {what}; build one with `pyedge build`",
+            path.display()
+        ),
+    ))
+}
+
+/// Map a `.cwasm` that `pyedge build --precompile` wrote; when Wasmtime refuses it, say
+/// what the file is instead.
+fn load_precompiled(engine: &Engine, path: &Path) -> Result<Component> {
+    // SAFETY: only reached with `--allow-precompiled`, by which the user vouches that the
+    // file is one `pyedge build --precompile` wrote; Wasmtime checks that it was compiled
+    // as a component by this Wasmtime version with this engine's settings.
+    let err = match unsafe { Component::deserialize_file(engine, path) } {
+        Ok(component) => return Ok(component),
+        Err(err) => err,
+    };
+    let message = match Engine::detect_precompiled_file(path) {
+        Ok(Some(wasmtime::Precompiled::Component)) => format!(
+            "cannot load {}: {err:#}; a .cwasm only runs on the pyedge that built it: \
+             rebuild it with `pyedge build --precompile`",
+            path.display()
+        ),
+        Ok(Some(wasmtime::Precompiled::Module)) => format!(
+            "{} is a precompiled core module, not a component; build one with \
+             `pyedge build --precompile`",
+            path.display()
+        ),
+        Ok(None) | Err(_) => format!(
+            "{} is a native executable file, not a precompiled component",
+            path.display()
+        ),
+    };
+    Err(failure(Exit::Usage, message))
+}
+
+/// Link the component against `wasi:http/proxy` only (what edge hosts give it) and
+/// pre-instantiate it.
+fn proxy_pre(engine: &Engine, component: &Component, path: &Path) -> Result<ProxyPre<Host>> {
+    let exports: Vec<String> = component
+        .component_type()
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    if !exports
+        .iter()
+        .any(|name| name.starts_with("wasi:http/incoming-handler@"))
+    {
+        let hint = if exports.iter().any(|name| name.starts_with("wasi:cli/run@")) {
+            " (it is a command: run it with `wasmtime run`, or build the app with a \
+             `handle_request` handler or `--world http`)"
+        } else {
+            ""
+        };
+        return Err(failure(
+            Exit::Usage,
+            format!(
+                "{} does not export wasi:http/incoming-handler, so it cannot serve HTTP{hint}",
+                path.display()
+            ),
+        ));
+    }
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi_http::p2::add_to_linker_async(&mut linker)
+        .map_err(anyhow::Error::from)
+        .context("setting up wasi:http")?;
+    let pre = linker.instantiate_pre(component).map_err(|err| {
+        failure(
+            Exit::Usage,
+            format!(
+                "{} needs imports outside the wasi:http/proxy world: {err:#}",
+                path.display()
+            ),
+        )
+    })?;
+    ProxyPre::new(pre).map_err(|err| {
+        failure(
+            Exit::Usage,
+            format!(
+                "{} is not a wasi:http/proxy component: {err:#}",
+                path.display()
+            ),
+        )
+    })
+}
+
+/// Instantiate once before listening, so a component that cannot start (memory limit too
+/// small, failing start function) is reported now rather than on every request.
+pub(super) async fn trial_instantiate(pre: &ProxyPre<Host>, opts: &ServeOptions) -> Result<()> {
+    let mut store = new_store(pre.engine(), opts, Instant::now() + opts.timeout);
+    let result = pre.instantiate_async(&mut store).await;
+    if let Some(requested) = store.data().memory.denied {
+        return Err(failure(
+            Exit::Usage,
+            format!(
+                "{} needs {} of memory to start, more than --memory-limit {}",
+                opts.wasm.display(),
+                human_bytes(requested as u64),
+                human_bytes(opts.memory_limit)
+            ),
+        ));
+    }
+    result.map(drop).map_err(|err| {
+        anyhow::Error::from(err).context(format!("instantiating {}", opts.wasm.display()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_or_non_component_files_are_usage_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.wasm");
+        let err = read_component(&missing, false).unwrap_err();
+        assert_eq!(crate::error::exit_code_of(&err), Exit::Usage);
+        assert!(err.to_string().contains("missing.wasm"), "{err}");
+
+        let core = dir.path().join("core.wasm");
+        std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
+        let err = read_component(&core, false).unwrap_err();
+        assert!(err.to_string().contains("core WebAssembly module"), "{err}");
+
+        let text = dir.path().join("app.py");
+        std::fs::write(&text, "print('hi')").unwrap();
+        let err = read_component(&text, false).unwrap_err();
+        assert_eq!(crate::error::exit_code_of(&err), Exit::Usage);
+    }
+
+    #[test]
+    fn precompiled_files_need_the_flag_and_must_be_components() {
+        let dir = tempfile::tempdir().unwrap();
+        let cwasm = dir.path().join("app.cwasm");
+        let empty_component = wasm_encoder::Component::new().finish();
+        std::fs::write(&cwasm, crate::engine::precompile(&empty_component).unwrap()).unwrap();
+        let err = read_component(&cwasm, false).unwrap_err();
+        assert_eq!(crate::error::exit_code_of(&err), Exit::Usage);
+        assert!(err.to_string().contains("--allow-precompiled"), "{err}");
+        assert!(matches!(
+            read_component(&cwasm, true),
+            Ok(ComponentSource::Precompiled)
+        ));
+        let engine = Engine::new(&crate::engine::serve_config(false)).unwrap();
+        load_precompiled(&engine, &cwasm).unwrap();
+
+        let module = dir.path().join("module.cwasm");
+        let empty_module = wasm_encoder::Module::new().finish();
+        std::fs::write(&module, engine.precompile_module(&empty_module).unwrap()).unwrap();
+        let err = load_precompiled(&engine, &module).unwrap_err();
+        assert_eq!(crate::error::exit_code_of(&err), Exit::Usage);
+        assert!(err.to_string().contains("precompiled core module"), "{err}");
+
+        // An ELF file Wasmtime did not write: this test's own executable.
+        let exe = std::env::current_exe().unwrap();
+        let err = load_precompiled(&engine, &exe).unwrap_err();
+        assert!(err.to_string().contains("native executable"), "{err}");
+    }
+}
