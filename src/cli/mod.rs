@@ -11,7 +11,7 @@ pub use deps::DepsSourceArgs;
 pub use printer::{ColorChoice, OutputError, Printer, Verbosity};
 
 use crate::error::{exit_code_of, Exit};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -63,7 +63,11 @@ enum Command {
 
 /// Parse the command line, run the command and turn its outcome into an exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .version(version_text())
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
@@ -100,6 +104,21 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&printer, &err, json && !prints_own_json),
     }
+}
+
+/// `pyedge --version`: pyedge's version, the embedded CPython's, and the runtime's content
+/// hash (of its provenance record, which lists every output's SHA-256), so two installs
+/// can be told apart by the runtime they build with.
+pub fn version_text() -> String {
+    let provenance: serde_json::Value =
+        serde_json::from_str(crate::runtime::PROVENANCE).unwrap_or_default();
+    let cpython = provenance["cpython_version"].as_str().unwrap_or("unknown");
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(crate::runtime::PROVENANCE.as_bytes());
+    format!(
+        "{} (CPython {cpython} for wasm32-wasi, runtime {})",
+        env!("CARGO_PKG_VERSION"),
+        &hex::encode(digest)[..12]
+    )
 }
 
 /// Say what went wrong, once, and choose the exit code ([`exit_code_of`]).

@@ -93,3 +93,15 @@ fn quiet_builds_print_nothing_on_stderr() {
         .stdout_has("budget");
     assert!(run.output.stderr.is_empty(), "{}", run.describe());
 }
+
+#[test]
+fn version_names_the_cpython_runtime_and_its_content_hash() {
+    let run = pyedge().arg("--version").assert().success();
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(pyedge::runtime::PROVENANCE.as_bytes());
+    let expected = format!(
+        "pyedge {} (CPython 3.13.5 for wasm32-wasi, runtime {})\n",
+        env!("CARGO_PKG_VERSION"),
+        &hex::encode(digest)[..12]
+    );
+    assert_eq!(run.stdout(), expected);
+}
