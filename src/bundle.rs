@@ -92,11 +92,20 @@ pub fn collect_bundle(
     let mut imported = scan_imports(runtime::BOOT_PY, "");
     // Codec names passed to encode/decode/lookup: their `encodings.*` modules are kept.
     let mut codecs = BTreeSet::new();
+    // Whether the app or a dependency imports `cryptography` (see CRYPTOGRAPHY_FILES).
+    let wants_cryptography = std::cell::Cell::new(false);
     let mut add_python =
         |zip: &mut ZipWriter<Cursor<Vec<u8>>>, name: &str, rel: &str, data: &[u8]| {
             if rel.ends_with(".py") {
                 let source = String::from_utf8_lossy(data);
-                imported.extend(scan_imports(&source, &package_of(rel)));
+                let found = scan_imports(&source, &package_of(rel));
+                if found
+                    .iter()
+                    .any(|m| m == "cryptography" || m.starts_with("cryptography."))
+                {
+                    wants_cryptography.set(true);
+                }
+                imported.extend(found);
                 codecs.extend(scan_codec_names(&source));
             }
             add_file(zip, name, data)
@@ -118,7 +127,14 @@ pub fn collect_bundle(
             owners.insert(name, key.clone());
         }
     }
-    for (rel, source) in runtime::SDK_FILES {
+    // The `cryptography` substitute only where something imports it (pyedge's own SDK
+    // does not), so `_pyedge_crypto` stays prunable for every other app.
+    let on_demand = if wants_cryptography.get() {
+        runtime::CRYPTOGRAPHY_FILES
+    } else {
+        &[]
+    };
+    for (rel, source) in runtime::SDK_FILES.iter().chain(on_demand) {
         add_python(
             &mut zip,
             &format!("{SDK_ROOT}/{rel}"),

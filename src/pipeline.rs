@@ -74,6 +74,8 @@ pub struct BuildOutcome {
     pub snapshot_cached: bool,
     /// Optional C extension modules left out because nothing imports them.
     pub left_out: Vec<String>,
+    /// Dependencies pyedge's own build stands in for (see `deps::substitute`).
+    pub substituted: Vec<String>,
     /// App files left out because they look like credentials: (file, why).
     pub skipped_secrets: Vec<(String, String)>,
     pub sha256: String,
@@ -115,7 +117,8 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
             ),
         ));
     }
-    let deps = reporter.stage("dependencies", || install_dependencies(&opts.deps))?;
+    let (deps, substituted) =
+        reporter.stage("dependencies", || install_dependencies(&opts.deps))?;
     let prune_table = world.prune_table()?;
     let bundle = reporter.stage("bundle", || {
         collect_bundle(
@@ -193,6 +196,7 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         snapshot: opts.snapshot,
         snapshot_cached,
         left_out: bundle.left_out.clone(),
+        substituted,
         skipped_secrets: bundle.skipped_secrets.clone(),
         sha256: hex::encode(Sha256::digest(&component)),
         precompiled: precompiled.map(|(path, _)| path),
@@ -206,12 +210,12 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
 }
 
 /// Resolve (or read the lock) and unpack every pure wheel; none when the app declares
-/// no dependencies.
-fn install_dependencies(opts: &DepsOptions) -> Result<Vec<DependencyFiles>> {
+/// no dependencies. Also the substituted packages, for the summary.
+fn install_dependencies(opts: &DepsOptions) -> Result<(Vec<DependencyFiles>, Vec<String>)> {
     let Some(resolved) = resolve_for_build(opts)? else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
-    resolved
+    let files = resolved
         .packages
         .iter()
         .map(|package| {
@@ -221,7 +225,8 @@ fn install_dependencies(opts: &DepsOptions) -> Result<Vec<DependencyFiles>> {
                 files: wheel_install_files(&package.wheel_path)?,
             })
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok((files, resolved.substituted))
 }
 
 fn read_entry(app: &AppConfig) -> Result<String> {
