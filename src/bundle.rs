@@ -115,6 +115,7 @@ pub fn collect_bundle(
         let path = app.app_dir.join(rel);
         let data =
             std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        check_origin_configured(app, rel, &data)?;
         add_python(&mut zip, &format!("{APP_ROOT}/{rel}"), rel, &data)?;
     }
     // Which distribution each site-packages entry belongs to, for the size report.
@@ -170,6 +171,29 @@ pub fn collect_bundle(
     Ok(bundle)
 }
 
+/// An app whose code calls `send_to_origin` needs `[tool.pyedge] origin`: say so now
+/// rather than with a 500 on the first request.
+fn check_origin_configured(app: &AppConfig, rel: &str, data: &[u8]) -> Result<()> {
+    if app.origin.is_some() || !rel.ends_with(".py") {
+        return Ok(());
+    }
+    let source = String::from_utf8_lossy(data);
+    if let Some(line) = source
+        .lines()
+        .position(|l| l.contains("send_to_origin(") && !l.trim_start().starts_with('#'))
+    {
+        return Err(crate::error::failure(
+            crate::error::Exit::Usage,
+            format!(
+                "{rel}:{}: send_to_origin() forwards to the app's origin, but none is set: \
+                 add `origin = \"https://...\"` under [tool.pyedge] in pyproject.toml",
+                line + 1
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Sum each part's compressed bytes (data plus local header) from the finished zip.
 fn measure_parts(bundle: &mut Bundle, owners: &BTreeMap<String, String>) -> Result<()> {
     let mut archive = ZipArchive::new(Cursor::new(&bundle.zip[..]))?;
@@ -197,6 +221,9 @@ fn boot_config(app: &AppConfig, boot: &BootSettings, left_out: &[String]) -> Str
         boot.world,
         left_out.join(",")
     );
+    if let Some(origin) = &app.origin {
+        cfg.push_str(&format!("origin={origin}\n"));
+    }
     for (key, value) in &app.settings {
         cfg.push_str(&format!("setting.{key}={}\n", value.replace('\n', " ")));
     }

@@ -15,6 +15,7 @@ mod deps_resolve;
 mod files;
 mod fuzz_seeds;
 mod http_serve;
+mod jwt_gateway;
 mod output;
 mod reproducible;
 mod serve_limits;
