@@ -125,7 +125,7 @@ fn alg_confusion(alg: &str) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let payload = URL_SAFE_NO_PAD.encode(br#"{"sub":"mallory","exp":4102444800}"#);
     let input = format!("{header}.{payload}");
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(app[start..end].as_bytes()).unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&app.as_bytes()[start..end]).unwrap();
     mac.update(input.as_bytes());
     format!(
         "{input}.{}",
