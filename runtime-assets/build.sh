@@ -57,6 +57,11 @@ LOGS="$WORK/logs"
 STAMPS="$WORK/stamps"
 SRC="$WORK/src/Python-$CPYTHON_VERSION"
 ZLIB_SRC="$WORK/src/zlib-$ZLIB_VERSION"
+MBEDTLS_SRC="$WORK/src/mbedtls-$MBEDTLS_VERSION"
+SODIUM_SRC="$WORK/src/libsodium-$LIBSODIUM_VERSION"
+CRYPTO_DIR="$HERE/crypto"          # _pyedge_crypto.c and the mbedTLS configuration
+CRYPTO_BUILD="$WORK/build/crypto"
+CRYPTO_LIBS="$WORK/crypto-libs"    # libmbedcrypto.a, libsodium-ed25519.a, libpyedge_crypto.a
 WASI_LIBC="$WORK/toolchain/wasi-libc"
 SYSROOT="$WORK/toolchain/sysroot"
 NATIVE_BUILD="$WORK/build/native"
@@ -118,6 +123,7 @@ ensure_host_tools() {
     command -v curl >/dev/null || missing+=(curl ca-certificates)
     command -v xz >/dev/null || missing+=(xz-utils)
     command -v bzip2 >/dev/null || missing+=(bzip2)
+    command -v patch >/dev/null || missing+=(patch)
     command -v pkg-config >/dev/null || missing+=(pkg-config)
     for pkg in "${LLVM_PKGS[@]}"; do
         pkg_installed "$pkg" || missing+=("$pkg")
@@ -227,6 +233,21 @@ stage_sources() {
     # Debian's repacked zlib unpacks as zlib-<ver>.dfsg; use the plain name.
     tar -C "$WORK/src" -xf "$zl"
     mv "$WORK/src/zlib-$ZLIB_VERSION.dfsg" "$ZLIB_SRC"
+    local mb so sodeb
+    mb=$(fetch "$MBEDTLS_URL" "$MBEDTLS_SHA256")
+    so=$(fetch "$LIBSODIUM_URL" "$LIBSODIUM_SHA256")
+    sodeb=$(fetch "$LIBSODIUM_DEBIAN_URL" "$LIBSODIUM_DEBIAN_SHA256")
+    tar -C "$WORK/src" -xf "$mb"
+    [[ -f $MBEDTLS_SRC/include/mbedtls/build_info.h ]] || die "no mbedTLS sources in $mb"
+    tar -C "$WORK/src" -xf "$so"
+    # Debian's patches to libsodium (security fixes), in their series order.
+    tar -C "$SODIUM_SRC" -xf "$sodeb"
+    local patch
+    while read -r patch; do
+        [[ -z $patch || $patch == \#* ]] && continue
+        patch -s -d "$SODIUM_SRC" -p1 <"$SODIUM_SRC/debian/patches/$patch" ||
+            die "libsodium: Debian patch $patch does not apply"
+    done <"$SODIUM_SRC/debian/patches/series"
 }
 
 stage_toolchain() {
@@ -299,6 +320,55 @@ stage_zlib() {
     [[ -f $DEPS/lib/libz.a && -f $DEPS/include/zlib.h ]] || die "zlib install incomplete"
 }
 
+# The crypto libraries under _pyedge_crypto, as static wasm32 archives: mbedTLS with
+# pyedge's configuration (crypto/pyedge_mbedtls_config.h: no sockets, clock or entropy
+# source) and the Ed25519 part of libsodium. Objects nothing references are not linked.
+MBEDTLS_SKIPPED=(net_sockets.c timing.c entropy_poll.c)  # need sockets/clocks WASI lacks
+SODIUM_FILES=(
+    crypto_sign/ed25519/ref10/keypair.c crypto_sign/ed25519/ref10/sign.c
+    crypto_sign/ed25519/ref10/open.c crypto_core/ed25519/ref10/ed25519_ref10.c
+    crypto_hash/sha512/cp/hash_sha512_cp.c crypto_verify/sodium/verify.c sodium/utils.c
+)
+CRYPTO_CFLAGS="-O2 -DNDEBUG -I$CRYPTO_DIR -DMBEDTLS_CONFIG_FILE=\"pyedge_mbedtls_config.h\""
+
+stage_crypto_libs() {
+    local l="$LOGS/crypto-libs.log" src obj skipped objs=()
+    rm -rf "$CRYPTO_BUILD" "$CRYPTO_LIBS"
+    mkdir -p "$CRYPTO_BUILD/mbedtls" "$CRYPTO_BUILD/sodium" "$CRYPTO_LIBS"
+    for src in "$MBEDTLS_SRC"/library/*.c; do
+        skipped=0
+        for obj in "${MBEDTLS_SKIPPED[@]}"; do [[ ${src##*/} == "$obj" ]] && skipped=1; done
+        ((skipped)) && continue
+        obj="$CRYPTO_BUILD/mbedtls/$(basename "${src%.c}").o"
+        # shellcheck disable=SC2086
+        run_logged "$l" $WASM_CC $CRYPTO_CFLAGS $PREFIX_MAPS -I"$MBEDTLS_SRC/include" -c "$src" -o "$obj"
+        objs+=("$obj")
+    done
+    run_logged "$l" "$WASM_AR" rcsD "$CRYPTO_LIBS/libmbedcrypto.a" "${objs[@]}"
+    objs=()
+    local inc="$SODIUM_SRC/src/libsodium/include"
+    for src in "${SODIUM_FILES[@]}"; do
+        obj="$CRYPTO_BUILD/sodium/$(basename "${src%.c}").o"
+        # CONFIGURED: no autoconf config.h; utils.c includes signal.h (emulated on WASI).
+        # shellcheck disable=SC2086
+        run_logged "$l" $WASM_CC -O2 -DNDEBUG $PREFIX_MAPS -DCONFIGURED=1 -DNATIVE_LITTLE_ENDIAN=1 \
+            -D_WASI_EMULATED_SIGNAL -I"$inc" -I"$inc/sodium" -c "$SODIUM_SRC/src/libsodium/$src" -o "$obj"
+        objs+=("$obj")
+    done
+    run_logged "$l" "$WASM_AR" rcsD "$CRYPTO_LIBS/libsodium-ed25519.a" "${objs[@]}"
+}
+
+# The _pyedge_crypto extension module itself (needs CPython's installed headers).
+stage_crypto_module() {
+    local l="$LOGS/crypto-module.log" obj="$CRYPTO_BUILD/_pyedge_crypto.o"
+    rm -f "$obj" "$CRYPTO_LIBS/libpyedge_crypto.a"
+    # shellcheck disable=SC2086
+    run_logged "$l" $WASM_CC $CRYPTO_CFLAGS $PREFIX_MAPS -ffile-prefix-map="$HERE=/pyedge-assets" -Wall -Werror \
+        -I"$WASI_INSTALL$PREFIX/include/python$PYVER" -I"$MBEDTLS_SRC/include" \
+        -I"$SODIUM_SRC/src/libsodium/include" -c "$CRYPTO_DIR/_pyedge_crypto.c" -o "$obj"
+    run_logged "$l" "$WASM_AR" rcsD "$CRYPTO_LIBS/libpyedge_crypto.a" "$obj"
+}
+
 # Modules that must be compiled into libpython (static, no dlopen on WASI).
 REQUIRED_MODULES=(
     zlib _decimal pyexpat _elementtree _sha2 _md5 _sha1 _sha3 _blake2 unicodedata
@@ -350,6 +420,8 @@ runtime_libs() {
     printf '%s\n' "$WASI_INSTALL$PREFIX/lib/libpython$PYVER.a"
     find "$WASI_BUILD/Modules" -name '*.a' | LC_ALL=C sort
     printf '%s\n' "$DEPS/lib/libz.a"
+    printf '%s\n' "$CRYPTO_LIBS/libpyedge_crypto.a" "$CRYPTO_LIBS/libmbedcrypto.a" \
+        "$CRYPTO_LIBS/libsodium-ed25519.a"
 }
 
 # What entry/pyedge_vfs.c wraps (it defines __wrap_X and calls __real_X for each).
@@ -441,6 +513,9 @@ write_outputs() {
         --input cpython "$CPYTHON_URL" "$CPYTHON_SHA256" \
         --input zlib "$ZLIB_URL" "$ZLIB_SHA256" \
         --input wasi-libc "$WASI_LIBC_URL" "$WASI_LIBC_SHA256" \
+        --input mbedtls "$MBEDTLS_URL" "$MBEDTLS_SHA256" \
+        --input libsodium "$LIBSODIUM_URL" "$LIBSODIUM_SHA256" \
+        --input libsodium-debian "$LIBSODIUM_DEBIAN_URL" "$LIBSODIUM_DEBIAN_SHA256" \
         --toolchain "$tc" \
         --input wasmtime-wasi-http-wit "$WASI_HTTP_WIT_CRATE_URL" "$WASI_HTTP_WIT_CRATE_SHA256" \
         --meta "wit_bindgen=wit-bindgen-cli $WIT_BINDGEN_VERSION (crates.io)" \
@@ -463,6 +538,10 @@ stage zlib stage_zlib "${KEY[sources]}" "${KEY[toolchain]}"
 stage cpython-wasi stage_cpython_wasi "${KEY[native-python]}" "${KEY[zlib]}" \
     "${WASI_CONFIGURE_FLAGS[*]}" "$WASI_OPT"
 check_modules
+stage crypto-libs stage_crypto_libs "${KEY[sources]}" "${KEY[toolchain]}" \
+    "$(cat "$CRYPTO_DIR/pyedge_mbedtls_config.h")"
+stage crypto-module stage_crypto_module "${KEY[crypto-libs]}" "${KEY[cpython-wasi]}" \
+    "$(cat "$CRYPTO_DIR/_pyedge_crypto.c")"
 
 if [[ -s $LOGS/cpython-wasi-missing-modules.txt ]]; then
     log "CPython's report of modules not built (expected on WASI):"

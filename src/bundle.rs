@@ -61,16 +61,19 @@ fn options() -> SimpleFileOptions {
 }
 
 /// Write the bundle: the app's selected files, `deps` installed into site-packages,
-/// pyedge's own Python, the planned standard library and the boot configuration.
+/// pyedge's own Python (`sdk`: see [`sdk_files`]), the planned standard library and the
+/// boot configuration.
 pub fn collect_bundle(
     app: &AppConfig,
     app_files: &AppFiles,
     deps: &[DependencyFiles],
+    sdk: &[(&str, &str)],
     stdlib: &StdlibPlan,
     world: &str,
 ) -> Result<Bundle> {
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     for (rel, data) in &app_files.files {
+        check_origin_configured(app, rel, data)?;
         add_file(&mut zip, &format!("{APP_ROOT}/{rel}"), data)?;
     }
     // Which distribution each site-packages entry belongs to, for the size report.
@@ -83,7 +86,7 @@ pub fn collect_bundle(
             owners.insert(name, key.clone());
         }
     }
-    for (rel, source) in runtime::SDK_FILES {
+    for (rel, source) in sdk {
         add_file(&mut zip, &format!("{SDK_ROOT}/{rel}"), source.as_bytes())?;
     }
     copy_stdlib(&mut zip, stdlib)?;
@@ -100,6 +103,45 @@ pub fn collect_bundle(
     };
     measure_parts(&mut bundle, &owners)?;
     Ok(bundle)
+}
+
+/// An app whose code calls `send_to_origin` needs `[tool.pyedge] origin`: say so now
+/// rather than with a 500 on the first request.
+fn check_origin_configured(app: &AppConfig, rel: &str, data: &[u8]) -> Result<()> {
+    if app.origin.is_some() || !rel.ends_with(".py") {
+        return Ok(());
+    }
+    let source = String::from_utf8_lossy(data);
+    if let Some(line) = source
+        .lines()
+        .position(|l| l.contains("send_to_origin(") && !l.trim_start().starts_with('#'))
+    {
+        return Err(crate::error::failure(
+            crate::error::Exit::Usage,
+            format!(
+                "{rel}:{}: send_to_origin() forwards to the app's origin, but none is set: \
+                 add `origin = \"https://...\"` under [tool.pyedge] in pyproject.toml",
+                line + 1
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// pyedge's own Python for this app: `pyedge`, `spin_sdk` and `ssl` always, and the
+/// `cryptography` substitute only when the app or a dependency imports it, so that
+/// `_pyedge_crypto` stays prunable for every other app.
+pub fn sdk_files(wants_cryptography: bool) -> Vec<(&'static str, &'static str)> {
+    let on_demand: &[(&str, &str)] = if wants_cryptography {
+        runtime::CRYPTOGRAPHY_FILES
+    } else {
+        &[]
+    };
+    runtime::SDK_FILES
+        .iter()
+        .chain(on_demand)
+        .copied()
+        .collect()
 }
 
 /// Sum each part's compressed bytes (data plus local header) from the finished zip.
@@ -129,6 +171,9 @@ fn boot_config(app: &AppConfig, world: &str, left_out: &[String]) -> String {
         world,
         left_out.join(",")
     );
+    if let Some(origin) = &app.origin {
+        cfg.push_str(&format!("origin={origin}\n"));
+    }
     for (key, value) in &app.settings {
         cfg.push_str(&format!("setting.{key}={}\n", value.replace('\n', " ")));
     }

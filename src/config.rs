@@ -66,6 +66,8 @@ pub struct ToolConfig {
     /// Build-time settings exposed to the app as `pyedge.config` (string values).
     #[serde(default)]
     pub config: std::collections::BTreeMap<String, String>,
+    /// Where `send_to_origin(request)` forwards requests: an `http://` or `https://` URL.
+    pub origin: Option<String>,
 }
 
 /// Everything the pipeline needs to know about the app.
@@ -92,6 +94,8 @@ pub struct AppConfig {
     pub settings: std::collections::BTreeMap<String, String>,
     /// Whether to bundle the whole stdlib or only what the app can reach.
     pub stdlib: StdlibSelection,
+    /// `[tool.pyedge] origin`, for `send_to_origin` (checked: absolute http(s), no query).
+    pub origin: Option<String>,
 }
 
 /// Which part of the standard library goes into the bundle.
@@ -159,6 +163,14 @@ pub enum ProjectError {
         file: PathBuf,
         /// The value found.
         value: String,
+    },
+    /// `[tool.pyedge] origin` is not an absolute http(s) URL.
+    #[error("{}: [tool.pyedge] origin {why}", file.display())]
+    Origin {
+        /// The pyproject file.
+        file: PathBuf,
+        /// What is wrong with it.
+        why: String,
     },
 }
 
@@ -235,8 +247,17 @@ pub fn resolve_app_config(
             })
         }
     };
+    let origin = tool
+        .origin
+        .map(|url| check_origin(&url).map(|()| url))
+        .transpose()
+        .map_err(|why| ProjectError::Origin {
+            file: app_dir.join("pyproject.toml"),
+            why,
+        })?;
     Ok(AppConfig {
         stdlib,
+        origin,
         app_dir: app_dir.to_path_buf(),
         entry_module,
         entry_path,
@@ -247,6 +268,24 @@ pub fn resolve_app_config(
         budget,
         settings: tool.config,
     })
+}
+
+/// `[tool.pyedge] origin` must be `http(s)://authority[/path]`, without query or fragment
+/// (the forwarded request's path and query are appended to it).
+fn check_origin(url: &str) -> std::result::Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("must start with http:// or https://, not {url:?}"))?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(format!("has no host: {url:?}"));
+    }
+    if url.contains(['?', '#']) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "must be a plain URL (no query, fragment or spaces): {url:?}"
+        ));
+    }
+    Ok(())
 }
 
 /// Turn `app`, `pkg.main` or `app.py` into (module name, relative file path).

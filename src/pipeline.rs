@@ -1,7 +1,7 @@
 //! `pyedge build`: config → bundle → embed → pre-init → componentize → report → write.
 
 use crate::app_files::{select_app_files, AppFiles};
-use crate::bundle::{collect_bundle, Bundle, DependencyFiles};
+use crate::bundle::{collect_bundle, sdk_files, Bundle, DependencyFiles};
 use crate::component::{componentize, detect_world, strip_custom_sections, World};
 use crate::config::{resolve_app_config, AppConfig};
 use crate::deps::{resolve_for_build, wheel_install_files, DepsOptions};
@@ -85,6 +85,8 @@ pub struct BuildOutcome {
     pub snapshot_cached: bool,
     /// Optional C extension modules left out because nothing imports them.
     pub left_out: Vec<String>,
+    /// Dependencies pyedge's own build stands in for (see `deps::substitute`).
+    pub substituted: Vec<String>,
     /// App files left out because they look like credentials: (file, why).
     pub skipped_secrets: Vec<(String, String)>,
     /// SHA-256 of the component.
@@ -126,14 +128,19 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         .into());
     }
     let app_files = reporter.stage("select files", || select_app_files(&app))?;
-    let deps = reporter.stage("dependencies", || install_dependencies(&opts.deps))?;
+    let (deps, substituted) =
+        reporter.stage("dependencies", || install_dependencies(&opts.deps))?;
     let prune_table = world.prune_table()?;
-    let stdlib = reporter.stage("plan stdlib", || {
-        let roots = import_roots(&app_files, &deps);
-        plan_stdlib(&app.stdlib, roots, &prune_table.modules())
+    let (sdk, stdlib) = reporter.stage("plan stdlib", || {
+        let mut roots = import_roots(&app_files, &deps);
+        let sdk = sdk_files(roots.imports_package("cryptography"));
+        for (rel, source) in &sdk {
+            roots.scan(rel, source.as_bytes());
+        }
+        plan_stdlib(&app.stdlib, roots, &prune_table.modules()).map(|plan| (sdk, plan))
     })?;
     let bundle = reporter.stage("bundle", || {
-        collect_bundle(&app, &app_files, &deps, &stdlib, world.name())
+        collect_bundle(&app, &app_files, &deps, &sdk, &stdlib, world.name())
     })?;
     let inputs = EmbedInputs {
         bundle: &bundle.zip,
@@ -201,6 +208,7 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         snapshot: opts.snapshot,
         snapshot_cached,
         left_out: bundle.left_out.clone(),
+        substituted,
         skipped_secrets: app_files
             .skipped_secrets
             .iter()
@@ -218,12 +226,12 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
 }
 
 /// Resolve (or read the lock) and unpack every pure wheel; none when the app declares
-/// no dependencies.
-fn install_dependencies(opts: &DepsOptions) -> Result<Vec<DependencyFiles>> {
+/// no dependencies. Also the substituted packages, for the summary.
+fn install_dependencies(opts: &DepsOptions) -> Result<(Vec<DependencyFiles>, Vec<String>)> {
     let Some(resolved) = resolve_for_build(opts)? else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
-    resolved
+    let files = resolved
         .packages
         .iter()
         .map(|package| {
@@ -233,11 +241,12 @@ fn install_dependencies(opts: &DepsOptions) -> Result<Vec<DependencyFiles>> {
                 files: wheel_install_files(&package.wheel_path)?,
             })
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok((files, resolved.substituted))
 }
 
-/// Where the stdlib walk starts: what the app, its dependencies and pyedge's own Python
-/// import.
+/// Where the stdlib walk starts: what the app and its dependencies import (pyedge's own
+/// Python is added by the caller, once it knows which of it ships).
 fn import_roots(app_files: &AppFiles, deps: &[DependencyFiles]) -> ImportRoots {
     let mut roots = ImportRoots::new();
     for (rel, data) in &app_files.files {
@@ -247,9 +256,6 @@ fn import_roots(app_files: &AppFiles, deps: &[DependencyFiles]) -> ImportRoots {
         for (rel, data) in &dep.files {
             roots.scan(rel, data);
         }
-    }
-    for (rel, source) in runtime::SDK_FILES {
-        roots.scan(rel, source.as_bytes());
     }
     roots
 }

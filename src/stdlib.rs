@@ -46,6 +46,13 @@ impl ImportRoots {
         }
     }
 
+    /// Whether an import names `package` or a module inside it.
+    pub fn imports_package(&self, package: &str) -> bool {
+        self.modules
+            .iter()
+            .any(|m| m == package || m.strip_prefix(package).is_some_and(|r| r.starts_with('.')))
+    }
+
     /// Add what the file at `rel` (relative to its search root) imports, if it is Python.
     pub fn scan(&mut self, rel: &str, data: &[u8]) {
         if rel.ends_with(".py") {

@@ -196,7 +196,36 @@ static void respond_plain(wasi_http_types_own_response_outparam_t out, uint16_t 
     }
 }
 
-/* Call boot.handle_http(method, uri, headers, body) for this request. */
+/* The request's scheme ("http", "https", other) and authority, or None each (for
+ * send_to_origin's x-forwarded-proto and -host). */
+static PyObject *request_scheme(wasi_http_types_borrow_incoming_request_t borrowed) {
+    wasi_http_types_scheme_t scheme;
+    if (!wasi_http_types_method_incoming_request_scheme(borrowed, &scheme)) {
+        Py_RETURN_NONE;
+    }
+    PyObject *out;
+    if (scheme.tag == WASI_HTTP_TYPES_SCHEME_HTTP) {
+        out = PyUnicode_FromString("http");
+    } else if (scheme.tag == WASI_HTTP_TYPES_SCHEME_HTTPS) {
+        out = PyUnicode_FromString("https");
+    } else {
+        out = PyUnicode_DecodeLatin1((const char *)scheme.val.other.ptr, (Py_ssize_t)scheme.val.other.len, "strict");
+    }
+    wasi_http_types_scheme_free(&scheme);
+    return out;
+}
+
+static PyObject *request_authority(wasi_http_types_borrow_incoming_request_t borrowed) {
+    http_string_t authority;
+    if (!wasi_http_types_method_incoming_request_authority(borrowed, &authority)) {
+        Py_RETURN_NONE;
+    }
+    PyObject *out = PyUnicode_DecodeLatin1((const char *)authority.ptr, (Py_ssize_t)authority.len, "strict");
+    http_string_free(&authority);
+    return out;
+}
+
+/* Call boot.handle_http(method, uri, headers, body, scheme, authority) for this request. */
 static PyObject *call_handler(wasi_http_types_own_incoming_request_t request) {
     wasi_http_types_borrow_incoming_request_t borrowed = wasi_http_types_borrow_incoming_request(request);
     wasi_http_types_method_t method;
@@ -210,15 +239,20 @@ static PyObject *call_handler(wasi_http_types_own_incoming_request_t request) {
     if (has_path) {
         http_string_free(&path);
     }
+    PyObject *scheme = request_scheme(borrowed);
+    PyObject *authority = request_authority(borrowed);
     PyObject *headers = fields_to_list(wasi_http_types_method_incoming_request_headers(borrowed));
     wasi_http_types_own_incoming_body_t body;
     PyObject *data = wasi_http_types_method_incoming_request_consume(borrowed, &body) ? read_incoming_body(body)
                                                                                   : PyBytes_FromStringAndSize(NULL, 0);
     wasi_http_types_incoming_request_drop_own(request);
     PyObject *result = NULL;
-    if (py_method && py_uri && headers && data) {
-        result = PyObject_CallMethod(pyedge_boot_module, "handle_http", "OOOO", py_method, py_uri, headers, data);
+    if (py_method && py_uri && headers && data && scheme && authority) {
+        result = PyObject_CallMethod(pyedge_boot_module, "handle_http", "OOOOOO", py_method, py_uri, headers, data,
+                                     scheme, authority);
     }
+    Py_XDECREF(scheme);
+    Py_XDECREF(authority);
     Py_XDECREF(py_method);
     Py_XDECREF(py_uri);
     Py_XDECREF(headers);

@@ -308,6 +308,10 @@ static void run_boot_module(void) {
     Py_DECREF(result);
 }
 
+/* The crypto core under the `cryptography` facade (runtime-assets/crypto/); an optional
+ * module the build leaves out of apps that do not import it (pack.py's PRUNABLE). */
+PyMODINIT_FUNC PyInit__pyedge_crypto(void);
+
 static void boot_interpreter(void) {
     __wasm_call_ctors();
     if (pyedge_bundle_desc.magic != PYEDGE_DESC_MAGIC) {
@@ -316,7 +320,9 @@ static void boot_interpreter(void) {
     if ((uintptr_t)pyedge_bundle_desc.bundle_ptr < (uintptr_t)&__heap_end) {
         fatal("the bundle overlaps the heap");
     }
-    if (PyImport_AppendInittab("_pyedge", PyInit__pyedge) < 0 || pyedge_register_world_modules() < 0) {
+    if (PyImport_AppendInittab("_pyedge", PyInit__pyedge) < 0 ||
+        PyImport_AppendInittab("_pyedge_crypto", PyInit__pyedge_crypto) < 0 ||
+        pyedge_register_world_modules() < 0) {
         fatal("cannot register pyedge's builtin modules");
     }
 

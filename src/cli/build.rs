@@ -113,6 +113,9 @@ fn summary(outcome: &BuildOutcome) -> String {
             path.display()
         ));
     }
+    for package in &outcome.substituted {
+        out.push_str(&format!("substituted: {package}\n"));
+    }
     if !outcome.left_out.is_empty() {
         out.push_str(&format!(
             "left out (nothing imports them): {}\n",

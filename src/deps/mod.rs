@@ -18,6 +18,7 @@ pub mod report;
 pub mod requirements;
 pub mod resolve;
 pub mod sources;
+pub mod substitute;
 pub mod wheel;
 
 use crate::error::{failure, Exit};
@@ -88,6 +89,8 @@ pub struct ResolvedSet {
     pub packages: Vec<ResolvedPackage>,
     /// Notes for the user (older versions chosen, and why).
     pub notes: Vec<String>,
+    /// Packages pyedge's own build stands in for: `cryptography 50.0.2 (pyedge WASI build)`.
+    pub substituted: Vec<String>,
 }
 
 /// Everything `check-deps` shows: each package with its verdict.
@@ -124,6 +127,14 @@ impl DepsReport {
         if let Some(err) = self.rejection_error() {
             return Err(err);
         }
+        let substituted = self
+            .packages
+            .iter()
+            .filter_map(|o| match o.verdict {
+                Verdict::Substituted(s) => Some(format!("{} {} ({})", o.name, o.version, s.by)),
+                _ => None,
+            })
+            .collect();
         let packages = self
             .packages
             .into_iter()
@@ -137,12 +148,14 @@ impl DepsReport {
                     source: file.location.to_string(),
                     chain: outcome.chain,
                 }),
-                Verdict::Rejected(_) => None,
+                // pyedge's own package is bundled when imported (see bundle.rs).
+                Verdict::Rejected(_) | Verdict::Substituted(_) => None,
             })
             .collect();
         Ok(ResolvedSet {
             packages,
             notes: self.notes,
+            substituted,
         })
     }
 }

@@ -3,6 +3,7 @@
 
 use super::markers;
 use super::resolve::{Outcome, Verdict};
+use super::substitute::Substitute;
 use super::DepsReport;
 use serde_json::{json, Value};
 
@@ -82,10 +83,26 @@ pub fn render_table(report: &DepsReport) -> String {
     for note in &report.notes {
         out.push_str(&format!("\nnote: {note}"));
     }
+    for (outcome, substitute) in substituted(report) {
+        out.push_str(&format!(
+            "\nnote: {} {} is substituted by the {} (required by {}); it covers {}. \
+             Anything else raises UnsupportedAlgorithm.",
+            outcome.name,
+            outcome.version,
+            substitute.by,
+            required_by(outcome),
+            substitute.covers
+        ));
+    }
     let rejected = report.rejected().count();
-    out.push_str(&match rejected {
-        0 => format!("\n{} packages, all pure Python.\n", report.packages.len()),
-        n => format!("\n{n} of {} packages rejected.\n", report.packages.len()),
+    let total = report.packages.len();
+    out.push_str(&match (rejected, substituted(report).count()) {
+        (0, 0) => format!("\n{total} packages, all pure Python.\n"),
+        (0, n) => format!(
+            "\n{total} packages: {} pure Python, {n} substituted.\n",
+            total - n
+        ),
+        (n, _) => format!("\n{n} of {total} packages rejected.\n"),
     });
     out
 }
@@ -94,6 +111,7 @@ fn table_row(outcome: &Outcome) -> [String; 5] {
     let (verdict, detail) = match &outcome.verdict {
         Verdict::Pure { file, .. } => ("pure".to_string(), file.filename.clone()),
         Verdict::Rejected(rejection) => ("REJECTED".to_string(), rejection.offending()),
+        Verdict::Substituted(substitute) => ("substituted".to_string(), substitute.by.to_string()),
     };
     [
         outcome.name.to_string(),
@@ -104,9 +122,37 @@ fn table_row(outcome: &Outcome) -> [String; 5] {
     ]
 }
 
+/// The packages pyedge stands in for, with their substitutes.
+fn substituted(report: &DepsReport) -> impl Iterator<Item = (&Outcome, Substitute)> {
+    report.packages.iter().filter_map(|o| match o.verdict {
+        Verdict::Substituted(substitute) => Some((o, substitute)),
+        _ => None,
+    })
+}
+
+/// Who pulled a package in: the link before it in its chain (`pyjwt[crypto]`, or the app).
+fn required_by(outcome: &Outcome) -> &str {
+    let chain = &outcome.chain;
+    chain
+        .len()
+        .checked_sub(2)
+        .and_then(|i| chain.get(i))
+        .map_or("the app", String::as_str)
+}
+
 /// The `--json` document.
 pub fn report_json(report: &DepsReport) -> Value {
     let rejected: Vec<String> = report.rejected().map(|o| o.name.to_string()).collect();
+    let substitutes: Vec<Value> = substituted(report)
+        .map(|(o, s)| {
+            json!({
+                "name": o.name.to_string(),
+                "requested_version": o.version.to_string(),
+                "substitute": s.by,
+                "required_by": required_by(o),
+            })
+        })
+        .collect();
     json!({
         "ok": rejected.is_empty(),
         "exit_code": if rejected.is_empty() { 0 } else { 4 },
@@ -116,6 +162,7 @@ pub fn report_json(report: &DepsReport) -> Value {
         "target": target_json(),
         "packages": report.packages.iter().map(package_json).collect::<Vec<_>>(),
         "rejected": rejected,
+        "substituted": substitutes,
         "notes": report.notes,
     })
 }
@@ -132,6 +179,11 @@ fn package_json(outcome: &Outcome) -> Value {
             "wheel": file.filename,
             "source": file.location.to_string(),
             "sha256": wheel.sha256,
+        }),
+        Verdict::Substituted(substitute) => json!({
+            "verdict": "substituted",
+            "substitute": substitute.by,
+            "covers": substitute.covers,
         }),
         Verdict::Rejected(rejection) => {
             let (name, version) = (outcome.name.to_string(), outcome.version.to_string());
@@ -173,6 +225,7 @@ pub fn empty_json(app_dir: &str) -> Value {
         "target": target_json(),
         "packages": [],
         "rejected": [],
+        "substituted": [],
         "notes": [],
     })
 }

@@ -16,6 +16,7 @@ use super::index::DistFile;
 use super::markers::{target_environment, target_python};
 use super::requirements::{Declared, Requirement};
 use super::sources::Sources;
+use super::substitute::{substitute_for, Substitute};
 use super::wheel::{header_values, sdist_version, WheelFilename};
 use crate::error::{failure, Exit};
 use anyhow::Result;
@@ -66,6 +67,8 @@ pub enum Verdict {
     Pure { file: DistFile, wheel: LocalWheel },
     /// Not usable on wasm32-wasi.
     Rejected(Rejection),
+    /// Replaced by pyedge's own build (see [`super::substitute`]): nothing installed.
+    Substituted(Substitute),
 }
 
 /// One package of the resolved set.
@@ -121,6 +124,8 @@ enum Status {
         requires: Vec<Requirement>,
     },
     Rejected(Rejection),
+    /// pyedge's own build stands in for every version (no wheel is looked at).
+    Substituted(Substitute),
 }
 
 /// The PubGrub provider: lists versions, classifies wheels, reads their dependencies.
@@ -193,6 +198,9 @@ impl<'a> Provider<'a> {
     fn direct_requirements_have_pure_candidates(&self) -> Result<bool> {
         for (node, range) in &self.root_deps {
             let Node::Base(name) = node else { continue };
+            if substitute_for(name.as_ref()).is_some() {
+                continue;
+            }
             let listing = self.listing(name)?;
             let any_pure = self
                 .candidates(name, &listing, range)
@@ -277,6 +285,9 @@ impl<'a> Provider<'a> {
     /// Decide whether a version is usable: by its file names, then by its pure wheel's
     /// metadata or contents.
     fn evaluate(&self, name: &PackageName, files: &[DistFile]) -> Result<Status> {
+        if let Some(substitute) = substitute_for(name.as_ref()) {
+            return Ok(Status::Substituted(substitute));
+        }
         let unyanked: Vec<&DistFile> = files.iter().filter(|f| !f.yanked).collect();
         let files: Vec<&DistFile> = if unyanked.is_empty() {
             files.iter().collect()
@@ -429,7 +440,7 @@ impl<'a> Provider<'a> {
         let mut fallback: Option<(Version, bool)> = None;
         for version in self.candidates(name, &listing, range) {
             match &*self.status(name, &version)? {
-                Status::Pure { .. } => return Ok(Some(version)),
+                Status::Pure { .. } | Status::Substituted(_) => return Ok(Some(version)),
                 Status::Rejected(rejection) => {
                     // Last resort: the newest version rejected for purity, else the newest.
                     let better = match &fallback {
@@ -491,6 +502,7 @@ impl<'a> Provider<'a> {
                     anyhow::bail!("{name} {version} was chosen but never verified")
                 }
                 Status::Rejected(rejection) => Verdict::Rejected(rejection.clone()),
+                Status::Substituted(substitute) => Verdict::Substituted(*substitute),
             };
             if matches!(verdict, Verdict::Pure { .. }) {
                 notes.extend(self.fallback_note(name, version));
@@ -583,6 +595,7 @@ impl<'a> Provider<'a> {
     fn skip_reason(&self, name: &PackageName, version: &Version, status: &Status) -> String {
         match status {
             Status::Rejected(rejection) => rejection.offending(),
+            Status::Substituted(substitute) => format!("substituted by the {}", substitute.by),
             Status::Pure { .. } => match self.blockers(name, version) {
                 blockers if blockers.is_empty() => {
                     "conflicts with the other requirements".to_string()

@@ -475,12 +475,13 @@ def _plain(status, text):
     return status, [(b"content-type", b"text/plain; charset=utf-8")], text.encode("utf-8")
 
 
-def handle_http(method, uri, headers, body):
+def handle_http(method, uri, headers, body, scheme=None, authority=None):
     """Run time: call the handler; returns (status, [(name, value)], body bytes)."""
     _refresh_host_state()
     from pyedge.http import Headers, Request
     try:
         request = Request(method, uri, Headers(headers), body)
+        request.scheme, request.authority = scheme, authority
         response = _HANDLER(request)
         status = getattr(response, "status", None)
         if not (hasattr(response, "headers") and hasattr(response, "body")) or not isinstance(status, int):

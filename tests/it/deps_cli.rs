@@ -36,12 +36,9 @@ fn pure_index() -> TestIndex {
 
 fn crypto_index() -> TestIndex {
     let index = TestIndex::start();
-    index.add_wheel(
-        &WheelSpec::pure("pyjwt", "2.10.1").requires("cryptography>=3.4; extra == \"crypto\""),
-    );
-    index.add_wheel(
-        &WheelSpec::pure("cryptography", "44.0.0").tag("cp39-abi3-manylinux_2_28_x86_64"),
-    );
+    index
+        .add_wheel(&WheelSpec::pure("pyjwt", "2.10.1").requires("cffi>=1.17; extra == \"crypto\""));
+    index.add_wheel(&WheelSpec::pure("cffi", "1.17.1").tag("cp39-abi3-manylinux_2_28_x86_64"));
     index
 }
 
@@ -101,8 +98,8 @@ fn check_deps_rejects_a_native_dependency_with_exit_4() {
         "{stdout}"
     );
     for expected in [
-        "cryptography 44.0.0",
-        "required by: app → pyjwt[crypto] → cryptography",
+        "cffi 1.17.1",
+        "required by: app → pyjwt[crypto] → cffi",
         "tag cp39-abi3-manylinux_2_28_x86_64",
         "hint:",
         "pyjwt[crypto]",
@@ -135,13 +132,13 @@ fn check_deps_json_is_one_document() {
     assert_eq!(doc["ok"], false);
     assert_eq!(doc["exit_code"], 4);
     assert_eq!(doc["target"]["sys_platform"], "wasi");
-    assert_eq!(doc["rejected"], serde_json::json!(["cryptography"]));
+    assert_eq!(doc["rejected"], serde_json::json!(["cffi"]));
     let crypto = &doc["packages"][0];
     assert_eq!(crypto["verdict"], "rejected");
     assert_eq!(crypto["reason_kind"], "platform-wheels-only");
     assert_eq!(
         crypto["chain"],
-        serde_json::json!(["app", "pyjwt[crypto]", "cryptography"])
+        serde_json::json!(["app", "pyjwt[crypto]", "cffi"])
     );
     assert_eq!(doc["packages"][1]["verdict"], "pure");
 

@@ -7,6 +7,7 @@ mod deps_support;
 
 mod app_files;
 mod build_cli;
+mod crypto;
 mod deps_cli;
 mod deps_end_to_end;
 mod deps_install;
@@ -14,6 +15,7 @@ mod deps_resolve;
 mod files;
 mod fuzz_seeds;
 mod http_serve;
+mod jwt_gateway;
 mod messages;
 mod output;
 mod reproducible;

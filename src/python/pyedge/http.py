@@ -6,7 +6,7 @@ Outbound calls go through the host's ``wasi:http/outgoing-handler`` with :func:`
 
 from _collections_abc import Mapping
 
-__all__ = ["Request", "Response", "Headers", "HttpError", "send"]
+__all__ = ["Request", "Response", "Headers", "HttpError", "send", "send_to_origin"]
 
 
 class HttpError(Exception):
@@ -75,6 +75,9 @@ class Request:
         self.uri = uri
         self.headers = headers if isinstance(headers, Headers) else Headers(headers or ())
         self.body = b"" if body is None else body
+        # For an incoming request: the scheme and authority the host saw, when it says.
+        self.scheme = None
+        self.authority = None
 
     @property
     def path(self):
@@ -170,3 +173,60 @@ def _split_url(uri):
     if not authority:
         return None
     return scheme, authority, tail if tail.startswith("/") else "/" + tail
+
+
+# RFC 9110 7.6.1: connection-specific fields, never forwarded by a proxy (plus the
+# obsolete `proxy-connection`, and `host`/`content-length`, which the host sets).
+_HOP_BY_HOP = frozenset((
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+    "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length",
+))
+
+
+class NoOriginError(HttpError):
+    """`send_to_origin` without `[tool.pyedge] origin` in pyproject.toml."""
+
+
+def _origin():
+    import _pyedge_boot
+
+    origin = _pyedge_boot.CONFIG.get("origin", "")
+    if not origin:
+        raise NoOriginError(
+            "send_to_origin() needs the origin's URL: set `origin = \"https://...\"` under "
+            "[tool.pyedge] in pyproject.toml and build again"
+        )
+    return origin.rstrip("/")
+
+
+def send_to_origin(request, timeout=None):
+    """Forward ``request`` (usually the incoming one, possibly modified) to the app's
+    origin, ``[tool.pyedge] origin``: same method, path and query, headers and body.
+    Hop-by-hop headers are dropped; ``x-forwarded-host`` and ``x-forwarded-proto`` are
+    set from the incoming request and an incoming ``x-forwarded-for`` is passed on
+    (wasi:http tells a handler no client address, so none is added). Returns the
+    origin's response (minus hop-by-hop headers); when the origin cannot be reached,
+    a 502 response, with a log line on stderr naming the origin."""
+    origin = _origin()
+    listed = {t.strip().lower() for v in request.headers.get_all("connection") for t in v.split(",")}
+    headers = Headers(
+        (k, v) for k, v in request.headers.items_all() if k not in _HOP_BY_HOP and k not in listed
+    )
+    host = request.authority or request.headers.get("host")
+    if host:
+        headers["x-forwarded-host"] = host
+    headers["x-forwarded-proto"] = request.scheme or "http"
+    body = request.body.encode("utf-8") if isinstance(request.body, str) else bytes(request.body or b"")
+    if body:  # the length of the body sent, which the handler may have changed
+        headers["content-length"] = str(len(body))
+    uri = request.uri if request.uri.startswith("/") else "/" + request.uri
+    try:
+        response = send(Request(request.method, origin + uri, headers, body), timeout=timeout)
+    except HttpError as err:
+        import sys
+
+        print(f"pyedge: send_to_origin: origin {origin} unreachable: {err}", file=sys.stderr)
+        return Response(502, {"content-type": "text/plain; charset=utf-8"}, "Bad Gateway: origin unreachable\n")
+    listed = {t.strip().lower() for v in response.headers.get_all("connection") for t in v.split(",")}
+    out = Headers((k, v) for k, v in response.headers.items_all() if k not in _HOP_BY_HOP and k not in listed)
+    return Response(response.status, out, response.body)

@@ -6,7 +6,7 @@ this module keeps that shape while using pyedge's transport.
 
 from pyedge import http as _http
 
-__all__ = ["Request", "Response", "IncomingHandler", "send"]
+__all__ = ["Request", "Response", "IncomingHandler", "send", "send_to_origin"]
 
 
 class Request(_http.Request):
@@ -33,4 +33,11 @@ class IncomingHandler:
 def send(request):
     """Send an outbound request; returns a :class:`Response`."""
     response = _http.send(request)
+    return Response(response.status, response.headers, response.body)
+
+
+def send_to_origin(request):
+    """Forward the request to the app's origin (``[tool.pyedge] origin``); see
+    :func:`pyedge.http.send_to_origin`. Returns a :class:`Response` (502 if unreachable)."""
+    response = _http.send_to_origin(request)
     return Response(response.status, response.headers, response.body)
