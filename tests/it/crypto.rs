@@ -110,6 +110,8 @@ const VECTOR_FILES: &[&str] = &[
     "hashes/SHA2/SHA512ShortMsg.rsp",
     "ciphers/AES/GCM/gcmEncryptExtIV128.rsp",
     "ciphers/AES/GCM/gcmDecrypt256.rsp",
+    "x509/custom/ca/ca.pem",
+    "x509/custom/ca/rsa_ca.pem",
 ];
 
 #[test]
@@ -134,6 +136,8 @@ fn known_answer_vectors_pass_inside_the_component() {
         "AES-GCM (gcmEncryptExtIV128.rsp): 7875 vectors",
         "AES-GCM (gcmDecrypt256.rsp): 7875 vectors",
         "P-256 fail 60, P-256 pass 15, P-384 fail 60, P-384 pass 15, P-521 fail 60, P-521 pass 15",
+        "x509 (ca.pem): ECPublicKey 256 bits, self-signature verified",
+        "x509 (rsa_ca.pem): RSAPublicKey 4096 bits, self-signature verified",
         "all verdicts as expected",
     ] {
         assert!(
@@ -327,4 +331,43 @@ fn check_deps_says_cryptography_is_substituted() {
             "required_by": "pyjwt[crypto]",
         }])
     );
+}
+
+#[test]
+fn fernet_and_aesgcm_round_trip_in_a_handler() {
+    use crate::common::built;
+    use crate::common::serve::{request, text, Server};
+    let wasm = built("sealed-notes", &[]);
+    let server = Server::start(&wasm);
+    let note = b"meet at the usual place";
+    let sealed = request("POST", &server.url("/fernet"), &[], Some(note));
+    assert_eq!(sealed.status, 200, "{}", server.stderr());
+    let token = text(&sealed);
+    assert!(token.starts_with("gAAAAA"), "not a Fernet token: {token}");
+    let opened = request(
+        "POST",
+        &server.url("/fernet/open"),
+        &[],
+        Some(token.as_bytes()),
+    );
+    assert_eq!(
+        (opened.status, text(&opened).into_bytes()),
+        (200, note.to_vec())
+    );
+    let mut forged = token.clone().into_bytes();
+    let i = forged.len() / 2;
+    forged[i] = if forged[i] == b'A' { b'B' } else { b'A' };
+    let refused = request("POST", &server.url("/fernet/open"), &[], Some(&forged));
+    assert_eq!(
+        (refused.status, text(&refused).as_str()),
+        (400, "invalid token")
+    );
+
+    // Two requests: two fresh keys and nonces, from the host's randomness.
+    let first = request("POST", &server.url("/aesgcm"), &[], Some(note));
+    let second = request("POST", &server.url("/aesgcm"), &[], Some(note));
+    assert_eq!(first.status, 200, "{}", text(&first));
+    assert_eq!(second.status, 200, "{}", text(&second));
+    assert!(text(&first).starts_with("ok "));
+    assert_ne!(text(&first), text(&second), "the same nonce twice");
 }
