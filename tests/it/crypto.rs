@@ -331,6 +331,30 @@ fn check_deps_says_cryptography_is_substituted() {
             "required_by": "pyjwt[crypto]",
         }])
     );
+
+    // No source lists cryptography at all (--find-links with PyJWT only, offline): the
+    // substitute's own version stands in.
+    let links = root.join("links");
+    std::fs::create_dir_all(&links).unwrap();
+    std::fs::copy(&pyjwt, links.join(pyjwt.file_name().unwrap())).unwrap();
+    let offline = pyedge_in(
+        &root,
+        &[
+            "check-deps",
+            app_dir,
+            "--find-links",
+            links.to_str().unwrap(),
+            "--offline",
+        ],
+    );
+    assert!(offline.status.success(), "{}", describe(&offline));
+    let text = String::from_utf8_lossy(&offline.stdout);
+    assert!(
+        text.lines().any(|l| l.starts_with("cryptography ")
+            && l.contains("46.0.0")
+            && l.contains("substituted")),
+        "{text}"
+    );
 }
 
 #[test]
