@@ -92,16 +92,17 @@ pub fn collect_bundle(
     let mut imported = scan_imports(runtime::BOOT_PY, "");
     // Codec names passed to encode/decode/lookup: their `encodings.*` modules are kept.
     let mut codecs = BTreeSet::new();
-    // Whether the app or a dependency imports `cryptography` (see CRYPTOGRAPHY_FILES).
+    // Whether the app's own code imports `cryptography` (see CRYPTOGRAPHY_FILES).
     let wants_cryptography = std::cell::Cell::new(false);
     let mut add_python =
         |zip: &mut ZipWriter<Cursor<Vec<u8>>>, name: &str, rel: &str, data: &[u8]| {
             if rel.ends_with(".py") {
                 let source = String::from_utf8_lossy(data);
                 let found = scan_imports(&source, &package_of(rel));
-                if found
-                    .iter()
-                    .any(|m| m == "cryptography" || m.starts_with("cryptography."))
+                if name.starts_with(&format!("{APP_ROOT}/"))
+                    && found
+                        .iter()
+                        .any(|m| m == "cryptography" || m.starts_with("cryptography."))
                 {
                     wants_cryptography.set(true);
                 }
@@ -128,9 +129,12 @@ pub fn collect_bundle(
             owners.insert(name, key.clone());
         }
     }
-    // The `cryptography` substitute only where something imports it (pyedge's own SDK
-    // does not), so `_pyedge_crypto` stays prunable for every other app.
-    let on_demand = if wants_cryptography.get() {
+    // pyedge's `cryptography` only where the app imports it or requires it (the resolver
+    // substituted it: a dependency with no files), as pip would install it: PyJWT without
+    // its `crypto` extra tries `import cryptography` but must not pull it in. Every other
+    // app leaves `_pyedge_crypto` out.
+    let required = deps.iter().any(|d| d.name == "cryptography");
+    let on_demand = if wants_cryptography.get() || required {
         runtime::CRYPTOGRAPHY_FILES
     } else {
         &[]

@@ -210,7 +210,9 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
 }
 
 /// Resolve (or read the lock) and unpack every pure wheel; none when the app declares
-/// no dependencies. Also the substituted packages, for the summary.
+/// no dependencies. A substituted package comes with no files (pyedge bundles its own
+/// build when it is a dependency); its name, version and substitute are also returned
+/// for the summary.
 fn install_dependencies(opts: &DepsOptions) -> Result<(Vec<DependencyFiles>, Vec<String>)> {
     let Some(resolved) = resolve_for_build(opts)? else {
         return Ok((Vec::new(), Vec::new()));
@@ -225,8 +227,14 @@ fn install_dependencies(opts: &DepsOptions) -> Result<(Vec<DependencyFiles>, Vec
                 files: wheel_install_files(&package.wheel_path)?,
             })
         })
-        .collect::<Result<_>>()?;
-    Ok((files, resolved.substituted))
+        .collect::<Result<Vec<_>>>()?;
+    let substituted = resolved.substituted.iter().map(|s| s.to_string()).collect();
+    let stand_ins = resolved.substituted.into_iter().map(|s| DependencyFiles {
+        name: s.name,
+        version: s.version,
+        files: Vec::new(),
+    });
+    Ok((files.into_iter().chain(stand_ins).collect(), substituted))
 }
 
 fn read_entry(app: &AppConfig) -> Result<String> {

@@ -89,8 +89,25 @@ pub struct ResolvedSet {
     pub packages: Vec<ResolvedPackage>,
     /// Notes for the user (older versions chosen, and why).
     pub notes: Vec<String>,
-    /// Packages pyedge's own build stands in for: `cryptography 50.0.2 (pyedge WASI build)`.
-    pub substituted: Vec<String>,
+    /// Packages pyedge's own build stands in for (nothing to install).
+    pub substituted: Vec<SubstitutedPackage>,
+}
+
+/// A requirement that resolved to pyedge's own build (see [`substitute`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubstitutedPackage {
+    /// Normalized name (`cryptography`).
+    pub name: String,
+    /// The version the sources offered (or the substitute's own).
+    pub version: String,
+    /// What stands in for it (`pyedge WASI build`).
+    pub by: &'static str,
+}
+
+impl std::fmt::Display for SubstitutedPackage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} ({})", self.name, self.version, self.by)
+    }
 }
 
 /// Everything `check-deps` shows: each package with its verdict.
@@ -131,7 +148,11 @@ impl DepsReport {
             .packages
             .iter()
             .filter_map(|o| match o.verdict {
-                Verdict::Substituted(s) => Some(format!("{} {} ({})", o.name, o.version, s.by)),
+                Verdict::Substituted(s) => Some(SubstitutedPackage {
+                    name: o.name.to_string(),
+                    version: o.version.to_string(),
+                    by: s.by,
+                }),
                 _ => None,
             })
             .collect();
