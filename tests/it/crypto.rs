@@ -355,6 +355,28 @@ fn check_deps_says_cryptography_is_substituted() {
             && l.contains("substituted")),
         "{text}"
     );
+
+    // The lock records the substitute, so a --locked build bundles pyedge's package too.
+    let lock = pyedge_in(&root, &["lock", app_dir, "--index-url", &index.url()]);
+    assert!(lock.status.success(), "{}", describe(&lock));
+    let locked = std::fs::read_to_string(app.join("pyedge.lock")).expect("pyedge.lock");
+    assert!(
+        locked.contains("[[substituted]]\nname = \"cryptography\"\nversion = \"50.0.2\""),
+        "{locked}"
+    );
+    let checked = pyedge_in(
+        &root,
+        &[
+            "check-deps",
+            app_dir,
+            "--locked",
+            "--index-url",
+            &index.url(),
+        ],
+    );
+    assert!(checked.status.success(), "{}", describe(&checked));
+    let text = String::from_utf8_lossy(&checked.stdout);
+    assert!(text.contains("1 substituted"), "{text}");
 }
 
 #[test]
