@@ -87,6 +87,26 @@ check "gateway: bad token" "403" "$(curl -s -o /dev/null -w '%{http_code}' -H "a
 check "gateway: expired" "403" "$(curl -s -o /dev/null -w '%{http_code}' -H "authorization: Bearer $(token ci-secret ada -60)" "$url")"
 check "gateway: forwards" "origin saw /orders?id=1 for ada" "$(curl -s -H "authorization: Bearer $(token ci-secret ada 600)" "$url")"
 stop_serve
+
+# The issue's JWT gateway (fixtures/apps/jwt-gateway-*, verbatim): pyjwt[crypto] from the
+# test wheels, cryptography substituted by pyedge's WASI build, tokens signed ahead of
+# time by the real PyJWT (tests/it/crypto_support/gateway_tokens.json).
+wheels="${PYEDGE_TEST_WHEELS:-$(ensure_test_wheels)}"
+for alg in rs256 es256; do
+    mkdir -p "$out/jwt-$alg"
+    cp "fixtures/apps/jwt-gateway-$alg/app.py" "fixtures/apps/jwt-gateway-$alg/requirements.txt" "$out/jwt-$alg/"
+    printf '[project]\nname = "jwt-%s"\nversion = "0.1.0"\n\n[tool.pyedge]\norigin = "http://127.0.0.1:%s"\n' \
+        "$alg" "$origin_port" > "$out/jwt-$alg/pyproject.toml"
+    "$pyedge" build "$out/jwt-$alg" -o "$out/jwt-$alg.wasm" --find-links "$wheels" --offline > /dev/null
+    jwt_token() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]][sys.argv[3]])' \
+        tests/it/crypto_support/gateway_tokens.json "${alg^^}" "$1"; }
+    start_serve "$out/jwt-$alg.wasm"
+    check "jwt $alg: no token" "401" "$(curl -s -o /dev/null -w '%{http_code}' "$url")"
+    check "jwt $alg: expired" "403" "$(curl -s -o /dev/null -w '%{http_code}' -H "authorization: Bearer $(jwt_token expired)" "$url")"
+    check "jwt $alg: garbage" "403" "$(curl -s -o /dev/null -w '%{http_code}' -H "authorization: Bearer a.b.c" "$url")"
+    check "jwt $alg: forwards" "origin saw /orders?id=1 for ada" "$(curl -s -H "authorization: Bearer $(jwt_token valid)" "$url")"
+    stop_serve
+done
 kill "$origin_pid" 2>/dev/null || true
 
 if [ "$failures" -ne 0 ]; then

@@ -1,6 +1,6 @@
 //! `pyedge build`: config → bundle → embed → pre-init → componentize → report → write.
 
-use crate::app_files::{select_app_files, AppFiles};
+use crate::app_files::select_app_files;
 use crate::bundle::{collect_bundle, sdk_files, Bundle, DependencyFiles};
 use crate::component::{componentize, detect_world, strip_custom_sections, World};
 use crate::config::{resolve_app_config, AppConfig};
@@ -132,8 +132,21 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         reporter.stage("dependencies", || install_dependencies(&opts.deps))?;
     let prune_table = world.prune_table()?;
     let (sdk, stdlib) = reporter.stage("plan stdlib", || {
-        let mut roots = import_roots(&app_files, &deps);
-        let sdk = sdk_files(roots.imports_package("cryptography"));
+        let mut roots = ImportRoots::new();
+        for (rel, data) in &app_files.files {
+            roots.scan(rel, data);
+        }
+        // pyedge's `cryptography` goes in where the app's own code imports it or the
+        // resolver substituted it (a dependency with no files), as pip would install it:
+        // PyJWT without its `crypto` extra tries `import cryptography` in a try block and
+        // must not pull it in. Every other app leaves `_pyedge_crypto` out.
+        let required = deps.iter().any(|dep| dep.name == "cryptography");
+        let sdk = sdk_files(roots.imports_package("cryptography") || required);
+        for dep in &deps {
+            for (rel, data) in &dep.files {
+                roots.scan(rel, data);
+            }
+        }
         for (rel, source) in &sdk {
             roots.scan(rel, source.as_bytes());
         }
@@ -226,7 +239,9 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
 }
 
 /// Resolve (or read the lock) and unpack every pure wheel; none when the app declares
-/// no dependencies. Also the substituted packages, for the summary.
+/// no dependencies. A substituted package comes with no files (pyedge bundles its own
+/// build when it is a dependency); its name, version and substitute are also returned
+/// for the summary.
 fn install_dependencies(opts: &DepsOptions) -> Result<(Vec<DependencyFiles>, Vec<String>)> {
     let Some(resolved) = resolve_for_build(opts)? else {
         return Ok((Vec::new(), Vec::new()));
@@ -241,23 +256,14 @@ fn install_dependencies(opts: &DepsOptions) -> Result<(Vec<DependencyFiles>, Vec
                 files: wheel_install_files(&package.wheel_path)?,
             })
         })
-        .collect::<Result<_>>()?;
-    Ok((files, resolved.substituted))
-}
-
-/// Where the stdlib walk starts: what the app and its dependencies import (pyedge's own
-/// Python is added by the caller, once it knows which of it ships).
-fn import_roots(app_files: &AppFiles, deps: &[DependencyFiles]) -> ImportRoots {
-    let mut roots = ImportRoots::new();
-    for (rel, data) in &app_files.files {
-        roots.scan(rel, data);
-    }
-    for dep in deps {
-        for (rel, data) in &dep.files {
-            roots.scan(rel, data);
-        }
-    }
-    roots
+        .collect::<Result<Vec<_>>>()?;
+    let substituted = resolved.substituted.iter().map(|s| s.to_string()).collect();
+    let stand_ins = resolved.substituted.into_iter().map(|s| DependencyFiles {
+        name: s.name,
+        version: s.version,
+        files: Vec::new(),
+    });
+    Ok((files.into_iter().chain(stand_ins).collect(), substituted))
 }
 
 fn read_entry(app: &AppConfig) -> Result<String> {

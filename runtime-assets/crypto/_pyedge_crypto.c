@@ -9,9 +9,15 @@
  *    parses and writes SubjectPublicKeyInfo, PKCS#1 and PKCS#8 itself, has PSS with any
  *    salt length and separate MGF1 hash, and is maintained (BearSSL's last release is
  *    2018). Its bignum and ECP code is written to be constant time for secret data.
- *  - libsodium 1.0.18 for Ed25519 only (mbedTLS has no EdDSA): six files of its ref10
- *    code, constant time, RFC 8032 with libsodium's stricter verification (canonical S
- *    and A, no small-order R or A).
+ *  - libsodium 1.0.18 for Ed25519 only (mbedTLS has no EdDSA): its ref10 Ed25519, SHA-512
+ *    and compare code plus utils.c (seven files), constant time, RFC 8032 with
+ *    libsodium's stricter verification (canonical S and A, no small-order R or A).
+ *
+ * Speed (bench/jwt.sh): RSA-2048 verification is cheap, but a P-256 ECDSA verification
+ * takes about 2.3 ms in wasm32 (mbedTLS's generic ECP code on 32-bit limbs; 1.3-1.5 ms
+ * natively), about as slow as the pure-Python `ecdsa` with a precomputed key, not the
+ * 10x faster that shared/notes/crypto-wasi.md expected from C. mbedTLS's bundled p256-m
+ * is no help (it is tuned for size: slower still).
  *
  * Randomness: every random byte (RSA blinding and key generation, PSS salts, ECDSA
  * blinding and key generation) is read from getentropy(), i.e. the host's wasi:random,

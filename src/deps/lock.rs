@@ -27,6 +27,21 @@ pub struct LockFile {
     /// The locked wheels, sorted by name.
     #[serde(default, rename = "package")]
     pub packages: Vec<LockedPackage>,
+    /// Requirements pyedge's own build stands in for (no wheel), sorted by name.
+    #[serde(default, rename = "substituted", skip_serializing_if = "Vec::is_empty")]
+    pub substituted: Vec<LockedSubstitute>,
+}
+
+/// A locked requirement that resolved to pyedge's own build (see `deps::substitute`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockedSubstitute {
+    /// Normalized name.
+    pub name: String,
+    /// The version resolved.
+    pub version: String,
+    /// How it was pulled in, from the app down.
+    pub chain: Vec<String>,
 }
 
 /// One locked wheel.
@@ -145,6 +160,11 @@ mod tests {
                 path: None,
                 sha256: "ab".repeat(32),
                 chain: vec!["app".into(), "pyjwt".into()],
+            }],
+            substituted: vec![LockedSubstitute {
+                name: "cryptography".into(),
+                version: "50.0.2".into(),
+                chain: vec!["app".into(), "pyjwt[crypto]".into(), "cryptography".into()],
             }],
         };
         write_lock(dir.path(), &lock).expect("write");

@@ -26,7 +26,7 @@ use anyhow::Result;
 use cache::WheelCache;
 use classify::classify_wheel;
 use index::{DistFile, Location, DEFAULT_INDEX_URL};
-use lock::{LockFile, LockedPackage, LOCK_VERSION};
+use lock::{LockFile, LockedPackage, LockedSubstitute, LOCK_VERSION};
 use pep508_rs::PackageName;
 use requirements::{display_path, Declared};
 use resolve::{Outcome, Verdict};
@@ -89,8 +89,25 @@ pub struct ResolvedSet {
     pub packages: Vec<ResolvedPackage>,
     /// Notes for the user (older versions chosen, and why).
     pub notes: Vec<String>,
-    /// Packages pyedge's own build stands in for: `cryptography 50.0.2 (pyedge WASI build)`.
-    pub substituted: Vec<String>,
+    /// Packages pyedge's own build stands in for (nothing to install).
+    pub substituted: Vec<SubstitutedPackage>,
+}
+
+/// A requirement that resolved to pyedge's own build (see [`substitute`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubstitutedPackage {
+    /// Normalized name (`cryptography`).
+    pub name: String,
+    /// The version the sources offered (or the substitute's own).
+    pub version: String,
+    /// What stands in for it (`pyedge WASI build`).
+    pub by: &'static str,
+}
+
+impl std::fmt::Display for SubstitutedPackage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} ({})", self.name, self.version, self.by)
+    }
 }
 
 /// Everything `check-deps` shows: each package with its verdict.
@@ -131,7 +148,11 @@ impl DepsReport {
             .packages
             .iter()
             .filter_map(|o| match o.verdict {
-                Verdict::Substituted(s) => Some(format!("{} {} ({})", o.name, o.version, s.by)),
+                Verdict::Substituted(s) => Some(SubstitutedPackage {
+                    name: o.name.to_string(),
+                    version: o.version.to_string(),
+                    by: s.by,
+                }),
                 _ => None,
             })
             .collect();
@@ -230,6 +251,16 @@ pub fn lock_deps(opts: &DepsOptions) -> Result<Option<DepsReport>> {
             .iter()
             .filter_map(|o| locked_package(o, &opts.app_dir))
             .collect(),
+        substituted: report
+            .packages
+            .iter()
+            .filter(|o| matches!(o.verdict, Verdict::Substituted(_)))
+            .map(|o| LockedSubstitute {
+                name: o.name.to_string(),
+                version: o.version.to_string(),
+                chain: o.chain.clone(),
+            })
+            .collect(),
     };
     lock::write_lock(&opts.app_dir, &lock)?;
     Ok(Some(report))
@@ -299,8 +330,33 @@ fn locked_outcomes(
     for locked in &lock.packages {
         outcomes.push(locked_outcome(locked, opts, sources)?);
     }
+    for locked in &lock.substituted {
+        outcomes.push(locked_substitute(locked)?);
+    }
     outcomes.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(outcomes)
+}
+
+/// A substituted requirement from the lock: still substituted, by the same build.
+fn locked_substitute(locked: &LockedSubstitute) -> Result<Outcome> {
+    let invalid = || {
+        failure(
+            Exit::Resolution,
+            format!(
+                "{}: `{}` is locked as substituted but pyedge has no substitute for it; \
+                 run `pyedge lock` again",
+                lock::LOCK_FILE,
+                locked.name
+            ),
+        )
+    };
+    let substitute = substitute::substitute_for(&locked.name).ok_or_else(invalid)?;
+    Ok(Outcome {
+        name: PackageName::from_str(&locked.name).map_err(|_| invalid())?,
+        version: pep440_rs::Version::from_str(&locked.version).map_err(|_| invalid())?,
+        chain: locked.chain.clone(),
+        verdict: Verdict::Substituted(substitute),
+    })
 }
 
 fn locked_outcome(

@@ -223,7 +223,13 @@ impl<'a> Provider<'a> {
             return Ok(listing.clone());
         }
         let mut listing = Listing::new();
-        for file in self.sources.files(name)? {
+        let substitute = substitute_for(name.as_ref());
+        let files = match self.sources.files(name) {
+            // A substitute is never downloaded: a source that does not list it is fine.
+            Err(_) if substitute.is_some() => Vec::new(),
+            files => files?,
+        };
+        for file in files {
             let version = match WheelFilename::parse(&file.filename) {
                 Some(wheel) if wheel.name == *name => Some(wheel.version),
                 Some(_) => None,
@@ -232,6 +238,12 @@ impl<'a> Provider<'a> {
             if let Some(version) = version {
                 listing.entry(version).or_default().push(file);
             }
+        }
+        if let (true, Some(substitute)) = (listing.is_empty(), substitute) {
+            // No source lists it (offline, --find-links only, a private index): the
+            // version pyedge's own build reports. It has no files to look at.
+            let version = Version::from_str(substitute.version).expect("a valid version");
+            listing.insert(version, Vec::new());
         }
         let listing = Rc::new(listing);
         self.listings
@@ -253,7 +265,8 @@ impl<'a> Provider<'a> {
             .iter()
             .rev()
             .filter(|(v, files)| {
-                range.contains(*v) && (pinned == Some(*v) || files.iter().any(|f| !f.yanked))
+                range.contains(*v)
+                    && (pinned == Some(*v) || files.is_empty() || files.iter().any(|f| !f.yanked))
             })
             .map(|(v, _)| v)
             .collect();

@@ -110,6 +110,8 @@ const VECTOR_FILES: &[&str] = &[
     "hashes/SHA2/SHA512ShortMsg.rsp",
     "ciphers/AES/GCM/gcmEncryptExtIV128.rsp",
     "ciphers/AES/GCM/gcmDecrypt256.rsp",
+    "x509/custom/ca/ca.pem",
+    "x509/custom/ca/rsa_ca.pem",
 ];
 
 #[test]
@@ -134,6 +136,8 @@ fn known_answer_vectors_pass_inside_the_component() {
         "AES-GCM (gcmEncryptExtIV128.rsp): 7875 vectors",
         "AES-GCM (gcmDecrypt256.rsp): 7875 vectors",
         "P-256 fail 60, P-256 pass 15, P-384 fail 60, P-384 pass 15, P-521 fail 60, P-521 pass 15",
+        "x509 (ca.pem): ECPublicKey 256 bits, self-signature verified",
+        "x509 (rsa_ca.pem): RSAPublicKey 4096 bits, self-signature verified",
         "all verdicts as expected",
     ] {
         assert!(
@@ -327,4 +331,89 @@ fn check_deps_says_cryptography_is_substituted() {
             "required_by": "pyjwt[crypto]",
         }])
     );
+
+    // No source lists cryptography at all (--find-links with PyJWT only, offline): the
+    // substitute's own version stands in.
+    let links = root.join("links");
+    std::fs::create_dir_all(&links).unwrap();
+    std::fs::copy(&pyjwt, links.join(pyjwt.file_name().unwrap())).unwrap();
+    let offline = pyedge_in(
+        &root,
+        &[
+            "check-deps",
+            app_dir,
+            "--find-links",
+            links.to_str().unwrap(),
+            "--offline",
+        ],
+    );
+    assert!(offline.status.success(), "{}", describe(&offline));
+    let text = String::from_utf8_lossy(&offline.stdout);
+    assert!(
+        text.lines().any(|l| l.starts_with("cryptography ")
+            && l.contains("46.0.0")
+            && l.contains("substituted")),
+        "{text}"
+    );
+
+    // The lock records the substitute, so a --locked build bundles pyedge's package too.
+    let lock = pyedge_in(&root, &["lock", app_dir, "--index-url", &index.url()]);
+    assert!(lock.status.success(), "{}", describe(&lock));
+    let locked = std::fs::read_to_string(app.join("pyedge.lock")).expect("pyedge.lock");
+    assert!(
+        locked.contains("[[substituted]]\nname = \"cryptography\"\nversion = \"50.0.2\""),
+        "{locked}"
+    );
+    let checked = pyedge_in(
+        &root,
+        &[
+            "check-deps",
+            app_dir,
+            "--locked",
+            "--index-url",
+            &index.url(),
+        ],
+    );
+    assert!(checked.status.success(), "{}", describe(&checked));
+    let text = String::from_utf8_lossy(&checked.stdout);
+    assert!(text.contains("1 substituted"), "{text}");
+}
+
+#[test]
+fn fernet_and_aesgcm_round_trip_in_a_handler() {
+    use crate::common::built;
+    use crate::common::serve::{request, text, Server};
+    let wasm = built("sealed-notes", &[]);
+    let server = Server::start(&wasm);
+    let note = b"meet at the usual place";
+    let sealed = request("POST", &server.url("/fernet"), &[], Some(note));
+    assert_eq!(sealed.status, 200, "{}", server.stderr());
+    let token = text(&sealed);
+    assert!(token.starts_with("gAAAAA"), "not a Fernet token: {token}");
+    let opened = request(
+        "POST",
+        &server.url("/fernet/open"),
+        &[],
+        Some(token.as_bytes()),
+    );
+    assert_eq!(
+        (opened.status, text(&opened).into_bytes()),
+        (200, note.to_vec())
+    );
+    let mut forged = token.clone().into_bytes();
+    let i = forged.len() / 2;
+    forged[i] = if forged[i] == b'A' { b'B' } else { b'A' };
+    let refused = request("POST", &server.url("/fernet/open"), &[], Some(&forged));
+    assert_eq!(
+        (refused.status, text(&refused).as_str()),
+        (400, "invalid token")
+    );
+
+    // Two requests: two fresh keys and nonces, from the host's randomness.
+    let first = request("POST", &server.url("/aesgcm"), &[], Some(note));
+    let second = request("POST", &server.url("/aesgcm"), &[], Some(note));
+    assert_eq!(first.status, 200, "{}", text(&first));
+    assert_eq!(second.status, 200, "{}", text(&second));
+    assert!(text(&first).starts_with("ok "));
+    assert_ne!(text(&first), text(&second), "the same nonce twice");
 }
