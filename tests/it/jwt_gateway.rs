@@ -228,3 +228,44 @@ fn rs256_gateway_verifies_and_forwards_to_the_origin() {
 fn es256_gateway_verifies_and_forwards_to_the_origin() {
     gateway_serves("ES256");
 }
+
+#[test]
+fn send_to_origin_without_an_origin_fails_the_build() {
+    let (root, app) = scratch_app("jwt-gateway-rs256");
+    std::fs::write(
+        app.join("pyproject.toml"),
+        "[project]\nname = \"gateway\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    let links = root.join("links");
+    std::fs::create_dir_all(&links).unwrap();
+    let pyjwt = test_wheel("pyjwt-");
+    std::fs::copy(&pyjwt, links.join(pyjwt.file_name().unwrap())).unwrap();
+    let wasm = root.join("app.wasm");
+    let output = crate::crypto::pyedge_in(
+        &root,
+        &[
+            "build",
+            app.to_str().unwrap(),
+            "-o",
+            wasm.to_str().unwrap(),
+            "--find-links",
+            links.to_str().unwrap(),
+            "--offline",
+        ],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        crate::common::describe(&output)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr
+            .contains("app.py:23: send_to_origin() forwards to the app's origin, but none is set")
+            && stderr.contains("[tool.pyedge]"),
+        "{stderr}"
+    );
+    assert!(!wasm.exists());
+}
