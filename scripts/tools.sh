@@ -59,34 +59,24 @@ ensure_pytest() {
     echo "$dir/bin/python"
 }
 
-# Print the path of the pinned cargo-fuzz (scripts/fuzz.sh), building it from crates.io
-# into the cache dir on first use.
-CARGO_FUZZ_VERSION=0.13.2
-ensure_cargo_fuzz() {
-    local dir
-    dir="$(pyedge_cache_dir)/tools/cargo-fuzz-$CARGO_FUZZ_VERSION"
-    if [ ! -x "$dir/bin/cargo-fuzz" ]; then
-        echo "==> installing cargo-fuzz $CARGO_FUZZ_VERSION from crates.io into $dir" >&2
+# Print the path of the pinned cargo subcommand NAME at VERSION, building it from
+# crates.io into the cache dir on first use (`cargo install --locked`).
+ensure_cargo_tool() {
+    local name="$1" version="$2" dir
+    dir="$(pyedge_cache_dir)/tools/$name-$version"
+    if [ ! -x "$dir/bin/$name" ]; then
+        echo "==> installing $name $version from crates.io into $dir" >&2
         rm -rf "$dir.partial"
-        cargo install --quiet --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION" \
-            --root "$dir.partial" >&2
+        cargo install --quiet --locked "$name" --version "$version" --root "$dir.partial" >&2
         rm -rf "$dir" && mv "$dir.partial" "$dir"
     fi
-    echo "$dir/bin/cargo-fuzz"
+    echo "$dir/bin/$name"
 }
 
-# Print the path of the pinned cargo-deny (licenses, bans and sources of the dependency
-# graph; deny.toml), building it from crates.io into the cache dir on first use.
+# cargo-fuzz, for scripts/fuzz.sh.
+CARGO_FUZZ_VERSION=0.13.2
+ensure_cargo_fuzz() { ensure_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION"; }
+
+# cargo-deny: licenses, bans and sources of the dependency graph (deny.toml).
 CARGO_DENY_VERSION=0.20.2
-ensure_cargo_deny() {
-    local dir
-    dir="$(pyedge_cache_dir)/tools/cargo-deny-$CARGO_DENY_VERSION"
-    if [ ! -x "$dir/bin/cargo-deny" ]; then
-        echo "==> installing cargo-deny $CARGO_DENY_VERSION from crates.io into $dir" >&2
-        rm -rf "$dir.partial"
-        cargo install --quiet --locked cargo-deny --version "$CARGO_DENY_VERSION" \
-            --root "$dir.partial" >&2
-        rm -rf "$dir" && mv "$dir.partial" "$dir"
-    fi
-    echo "$dir/bin/cargo-deny"
-}
+ensure_cargo_deny() { ensure_cargo_tool cargo-deny "$CARGO_DENY_VERSION"; }
