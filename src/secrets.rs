@@ -58,7 +58,7 @@ fn by_name(rel: &str) -> Option<SecretFinding> {
     if let Some((_, what)) = CREDENTIAL_FILES.iter().find(|(file, _)| *file == lower) {
         return finding("credential-file", *what);
     }
-    if rel.ends_with(".aws/credentials") || rel == ".aws/credentials" {
+    if rel.ends_with(".aws/credentials") {
         return finding("credential-file", "AWS credentials");
     }
     let dotenv = lower == ".env"

@@ -6,14 +6,12 @@
 //! and do real work at run time.
 
 use crate::common::serve::{request, text, Server};
-use crate::common::{built, describe, engine, fixture, run_component, scratch, RunOutput};
+use crate::common::{
+    built, describe, fixture, run_component, run_component_with_dir, scratch, RunOutput,
+};
 use crate::deps_support::TestIndex;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
-use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::Store;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 /// Set by scripts/test.sh: the directory of the wheels in scripts/test-wheels.txt.
 const TEST_WHEELS_ENV: &str = "PYEDGE_TEST_WHEELS";
@@ -171,64 +169,6 @@ fn bundled_files_are_served_with_no_host_file_system() {
     );
 }
 
-struct State {
-    ctx: WasiCtx,
-    table: ResourceTable,
-}
-
-impl WasiView for State {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.ctx,
-            table: &mut self.table,
-        }
-    }
-}
-
-/// Run the wasi:cli component at `wasm` with the host directory `dir` preopened as
-/// `guest` (read-write), as `wasmtime run --dir DIR::GUEST` does.
-fn run_with_dir(wasm: &Path, args: &[&str], dir: &Path, guest: &str) -> RunOutput {
-    let engine = engine();
-    let component = Component::from_file(engine, wasm).expect("load component");
-    let mut linker = Linker::<State>::new(engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("link wasi");
-    let stdout = MemoryOutputPipe::new(1 << 20);
-    let stderr = MemoryOutputPipe::new(1 << 20);
-    let mut argv = vec!["app.wasm"];
-    argv.extend_from_slice(args);
-    let ctx = WasiCtxBuilder::new()
-        .args(&argv)
-        .stdout(stdout.clone())
-        .stderr(stderr.clone())
-        .preopened_dir(dir, guest, FsPerms::ReadWrite)
-        .expect("preopen")
-        .build();
-    let mut store = Store::new(
-        engine,
-        State {
-            ctx,
-            table: ResourceTable::new(),
-        },
-    );
-    let command =
-        wasmtime_wasi::p2::bindings::sync::Command::instantiate(&mut store, &component, &linker)
-            .expect("instantiate component");
-    let code = match command.wasi_cli_run().call_run(&mut store) {
-        Ok(Ok(())) => 0,
-        Ok(Err(())) => 1,
-        Err(err) => panic!(
-            "component trapped: {err:?}\nstderr: {}",
-            String::from_utf8_lossy(&stderr.contents())
-        ),
-    };
-    drop(store);
-    RunOutput {
-        code,
-        stdout: String::from_utf8_lossy(&stdout.contents()).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
-    }
-}
-
 #[test]
 fn a_host_preopen_is_still_seen_beside_the_bundle() {
     let wasm = built("files", &[]);
@@ -241,7 +181,7 @@ fn a_host_preopen_is_still_seen_beside_the_bundle() {
             format!("{prefix}/note.txt"),
             format!("{prefix}/host-out.txt"),
         );
-        let out = run_with_dir(&wasm, &[&note, &written], &host, guest);
+        let out = run_component_with_dir(&wasm, &[&note, &written], &host, guest);
         assert_eq!(out.code, 0, "{out:?}");
         assert_eq!(line(&out, "argv-read"), "from the host", "{guest}: {out:?}");
         assert_eq!(

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 /// The repository's fixture app `name`.
 pub fn fixture(name: &str) -> PathBuf {
@@ -108,6 +108,21 @@ pub fn engine() -> &'static Engine {
 
 /// Instantiate the wasi:cli component at `wasm` with `args` and `env`, no files, and run it.
 pub fn run_component(wasm: &Path, args: &[&str], env: &[(&str, &str)]) -> RunOutput {
+    run_component_with(wasm, args, env, None)
+}
+
+/// [`run_component`] with the host directory `dir` preopened as `guest` (read-write), as
+/// `wasmtime run --dir DIR::GUEST` does.
+pub fn run_component_with_dir(wasm: &Path, args: &[&str], dir: &Path, guest: &str) -> RunOutput {
+    run_component_with(wasm, args, &[], Some((dir, guest)))
+}
+
+fn run_component_with(
+    wasm: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    preopen: Option<(&Path, &str)>,
+) -> RunOutput {
     let engine = engine();
     let component = Component::from_file(engine, wasm).expect("load component");
     let mut linker = Linker::<State>::new(engine);
@@ -116,12 +131,16 @@ pub fn run_component(wasm: &Path, args: &[&str], env: &[(&str, &str)]) -> RunOut
     let stderr = MemoryOutputPipe::new(1 << 20);
     let mut argv = vec!["app.wasm"];
     argv.extend_from_slice(args);
-    let ctx = WasiCtxBuilder::new()
-        .args(&argv)
+    let mut ctx = WasiCtxBuilder::new();
+    ctx.args(&argv)
         .envs(env)
         .stdout(stdout.clone())
-        .stderr(stderr.clone())
-        .build();
+        .stderr(stderr.clone());
+    if let Some((dir, guest)) = preopen {
+        ctx.preopened_dir(dir, guest, FsPerms::ReadWrite)
+            .expect("preopen");
+    }
+    let ctx = ctx.build();
     let mut store = Store::new(
         engine,
         State {
