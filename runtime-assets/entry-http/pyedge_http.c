@@ -91,32 +91,96 @@ static PyObject *read_incoming_body(wasi_http_types_own_incoming_body_t body) {
     return data;
 }
 
-/* Write `data` to an outgoing body and finish it. Returns 0, or -1 if the peer went away. */
-static int write_outgoing_body(wasi_http_types_own_outgoing_body_t body, const uint8_t *data, size_t len) {
-    wasi_http_types_own_output_stream_t stream;
-    int status = 0;
-    if (!wasi_http_types_method_outgoing_body_write(wasi_http_types_borrow_outgoing_body(body), &stream)) {
-        return -1;
-    }
-    wasi_io_streams_borrow_output_stream_t borrowed = wasi_io_streams_borrow_output_stream(stream);
-    for (size_t offset = 0; offset < len && status == 0; offset += WRITE_CHUNK) {
+/* Write `data` to `stream` in the pieces blocking-write-and-flush accepts. Returns 0,
+ * or -1 if the peer went away. */
+static int write_all(wasi_io_streams_borrow_output_stream_t stream, const uint8_t *data, size_t len) {
+    for (size_t offset = 0; offset < len; offset += WRITE_CHUNK) {
         size_t n = len - offset < WRITE_CHUNK ? len - offset : WRITE_CHUNK;
         http_list_u8_t chunk = {(uint8_t *)data + offset, n};
         wasi_io_streams_stream_error_t err;
-        if (!wasi_io_streams_method_output_stream_blocking_write_and_flush(borrowed, &chunk, &err)) {
+        if (!wasi_io_streams_method_output_stream_blocking_write_and_flush(stream, &chunk, &err)) {
             if (err.tag == WASI_IO_STREAMS_STREAM_ERROR_LAST_OPERATION_FAILED) {
                 wasi_io_error_error_drop_own(err.val.last_operation_failed);
             }
-            status = -1;
+            return -1;
         }
     }
-    wasi_io_streams_output_stream_drop_own(stream);
+    return 0;
+}
+
+/* Finish a body whose stream has been written and dropped; -1 if the host refused. */
+static int finish_body(wasi_http_types_own_outgoing_body_t body) {
     wasi_http_types_error_code_t err;
     if (!wasi_http_types_static_outgoing_body_finish(body, NULL, &err)) {
         wasi_http_types_error_code_free(&err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Write `data` to an outgoing body and finish it. Returns 0, or -1 if the peer went away. */
+static int write_outgoing_body(wasi_http_types_own_outgoing_body_t body, const uint8_t *data, size_t len) {
+    wasi_http_types_own_output_stream_t stream;
+    if (!wasi_http_types_method_outgoing_body_write(wasi_http_types_borrow_outgoing_body(body), &stream)) {
+        return -1;
+    }
+    int status = write_all(wasi_io_streams_borrow_output_stream(stream), data, len);
+    wasi_io_streams_output_stream_drop_own(stream);
+    return finish_body(body) < 0 ? -1 : status;
+}
+
+/* Call `chunks.close()` if it has one (the app's iterable must always be closed). */
+static void close_chunks(PyObject *chunks) {
+    PyObject *result = PyObject_HasAttrString(chunks, "close") ? PyObject_CallMethod(chunks, "close", NULL) : NULL;
+    if (result == NULL && PyErr_Occurred()) {
+        PyErr_Print();
+    }
+    Py_XDECREF(result);
+}
+
+/* Write each bytes chunk `chunks` yields as it comes (each is flushed, so the client
+ * gets it before the next is made), then finish the body. An exception from `chunks`
+ * is printed and the body is dropped unfinished: the host ends the response as broken,
+ * never as complete. `chunks` is closed in every case. */
+static void write_outgoing_chunks(wasi_http_types_own_outgoing_body_t body, PyObject *chunks) {
+    wasi_http_types_own_output_stream_t stream;
+    PyObject *iter = PyObject_GetIter(chunks);
+    if (iter == NULL || !wasi_http_types_method_outgoing_body_write(wasi_http_types_borrow_outgoing_body(body), &stream)) {
+        if (iter == NULL) {
+            PyErr_Print();
+        }
+        Py_XDECREF(iter);
+        wasi_http_types_outgoing_body_drop_own(body);
+        close_chunks(chunks);
+        return;
+    }
+    wasi_io_streams_borrow_output_stream_t borrowed = wasi_io_streams_borrow_output_stream(stream);
+    int status = 0;
+    PyObject *item;
+    while (status == 0 && (item = PyIter_Next(iter)) != NULL) {
+        Py_buffer view;
+        if (PyObject_GetBuffer(item, &view, PyBUF_SIMPLE) < 0) {
+            status = -1;
+        } else {
+            /* The peer going away is not the app's error: stop quietly. */
+            status = write_all(borrowed, view.buf, (size_t)view.len) < 0 ? -2 : 0;
+            PyBuffer_Release(&view);
+        }
+        Py_DECREF(item);
+    }
+    if (PyErr_Occurred()) {
+        PySys_WriteStderr("pyedge: the response body failed after its headers were sent; the response is cut short\n");
+        PyErr_Print();
         status = -1;
     }
-    return status;
+    Py_DECREF(iter);
+    wasi_io_streams_output_stream_drop_own(stream);
+    if (status == 0) {
+        finish_body(body);
+    } else {
+        wasi_http_types_outgoing_body_drop_own(body);
+    }
+    close_chunks(chunks);
 }
 
 /* ---- headers ---- */
@@ -260,13 +324,19 @@ static PyObject *call_handler(wasi_http_types_own_incoming_request_t request) {
     return result;
 }
 
-/* Send boot.handle_http's (status, headers, body) as the response. */
+/* Send boot.handle_http's (status, headers, body) as the response: body is bytes, or
+ * an iterable of bytes chunks streamed as they come. */
 static void send_response(wasi_http_types_own_response_outparam_t out, PyObject *result) {
     int status;
     PyObject *headers, *body;
-    Py_buffer view;
-    if (!PyArg_ParseTuple(result, "iOO", &status, &headers, &body) ||
-        PyObject_GetBuffer(body, &view, PyBUF_SIMPLE) < 0) {
+    Py_buffer view = {0};
+    if (!PyArg_ParseTuple(result, "iOO", &status, &headers, &body)) {
+        PyErr_Print();
+        respond_plain(out, 500, "Internal Server Error\n");
+        return;
+    }
+    bool streamed = !PyObject_CheckBuffer(body);
+    if (!streamed && PyObject_GetBuffer(body, &view, PyBUF_SIMPLE) < 0) {
         PyErr_Print();
         respond_plain(out, 500, "Internal Server Error\n");
         return;
@@ -274,7 +344,11 @@ static void send_response(wasi_http_types_own_response_outparam_t out, PyObject 
     wasi_http_types_own_fields_t fields;
     if (list_to_fields(headers, &fields) < 0) {
         PyErr_Print();
-        PyBuffer_Release(&view);
+        if (streamed) {
+            close_chunks(body);
+        } else {
+            PyBuffer_Release(&view);
+        }
         respond_plain(out, 500, "Internal Server Error: invalid response header\n");
         return;
     }
@@ -285,6 +359,14 @@ static void send_response(wasi_http_types_own_response_outparam_t out, PyObject 
     bool has_body = wasi_http_types_method_outgoing_response_body(wasi_http_types_borrow_outgoing_response(response), &out_body);
     wasi_http_types_result_own_outgoing_response_error_code_t set = {.is_err = false, .val = {.ok = response}};
     wasi_http_types_static_response_outparam_set(out, &set);
+    if (streamed) {
+        if (has_body) {
+            write_outgoing_chunks(out_body, body);
+        } else {
+            close_chunks(body);
+        }
+        return;
+    }
     if (has_body) {
         write_outgoing_body(out_body, view.buf, (size_t)view.len);
     }
