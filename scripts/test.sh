@@ -27,6 +27,11 @@ PYEDGE_TEST_WHEELS="$(ensure_test_wheels)"
 export PYEDGE_TEST_WHEELS
 ls "$PYEDGE_TEST_WHEELS"
 
+echo "==> the Wasmtime CLI (scripts/wasmtime-cli.txt), for tests under a plain wasmtime serve"
+PYEDGE_WASMTIME_CLI="$(ensure_wasmtime_cli)"
+export PYEDGE_WASMTIME_CLI
+"$PYEDGE_WASMTIME_CLI" --version
+
 echo "==> Python unit tests of src/python (pytest on the host CPython)"
 "$(ensure_pytest)" -m pytest -q -p no:cacheprovider src/python/tests
 

@@ -34,8 +34,9 @@ ensure_test_wheels() {
     if [ ! -d "$dir" ]; then
         echo "==> downloading the test wheels from PyPI into $dir" >&2
         rm -rf "$dir.partial"
+        # For the runtime's Python (3.13), not the host's: Django 6 needs 3.12 or later.
         python3 -m pip download --quiet --no-deps --only-binary=:all: --require-hashes \
-            -r "$pins" -d "$dir.partial" >&2
+            --python-version 3.13 -r "$pins" -d "$dir.partial" >&2
         rm -rf "$dir" && mv "$dir.partial" "$dir"
     fi
     echo "$dir"

@@ -131,15 +131,18 @@ fn check_origin_configured(app: &AppConfig, rel: &str, data: &[u8]) -> Result<()
 /// pyedge's own Python for this app: `pyedge`, `spin_sdk` and `ssl` always, and the
 /// `cryptography` substitute only when the app or a dependency imports it, so that
 /// `_pyedge_crypto` stays prunable for every other app.
-pub fn sdk_files(wants_cryptography: bool) -> Vec<(&'static str, &'static str)> {
-    let on_demand: &[(&str, &str)] = if wants_cryptography {
-        runtime::CRYPTOGRAPHY_FILES
-    } else {
-        &[]
+pub fn sdk_files(wants_cryptography: bool, wants_async: bool) -> Vec<(&'static str, &'static str)> {
+    let pick = |wanted: bool, files: &'static [(&'static str, &'static str)]| {
+        if wanted {
+            files
+        } else {
+            &[]
+        }
     };
     runtime::SDK_FILES
         .iter()
-        .chain(on_demand)
+        .chain(pick(wants_cryptography, runtime::CRYPTOGRAPHY_FILES))
+        .chain(pick(wants_async, runtime::ASYNC_FILES))
         .copied()
         .collect()
 }
@@ -171,6 +174,14 @@ fn boot_config(app: &AppConfig, world: &str, left_out: &[String]) -> String {
         world,
         left_out.join(",")
     );
+    if let Some(attr) = &app.entry_attr {
+        cfg.push_str(&format!("attr={attr}\n"));
+    }
+    cfg.push_str(&format!(
+        "interface={}\nlifespan={}\n",
+        app.interface.name(),
+        app.lifespan.name()
+    ));
     if let Some(origin) = &app.origin {
         cfg.push_str(&format!("origin={origin}\n"));
     }

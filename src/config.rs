@@ -44,8 +44,13 @@ pub fn read_project_file(path: &Path, limit: u64) -> std::io::Result<String> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ToolConfig {
-    /// Entry module (`app`, `pkg.main`) or file (`app.py`).
+    /// Entry module (`app`, `pkg.main`) or file (`app.py`), optionally with the app
+    /// object as uvicorn and gunicorn take it: `app:app`, `pkg.main:api`.
     pub entry: Option<String>,
+    /// How the entry is called: `auto` (default), `handler`, `wsgi` or `asgi`.
+    pub interface: Option<Interface>,
+    /// ASGI lifespan protocol: `auto` (default), `on` or `off`.
+    pub lifespan: Option<Lifespan>,
     /// Glob patterns (relative to the app directory) of files to bundle; default all.
     #[serde(default)]
     pub include: Vec<String>,
@@ -79,6 +84,12 @@ pub struct AppConfig {
     pub entry_module: String,
     /// Entry file, relative to `app_dir`, with `/` separators.
     pub entry_path: String,
+    /// The app object inside the entry module (`app` of `app:app`), dotted.
+    pub entry_attr: Option<String>,
+    /// How the entry is called.
+    pub interface: Interface,
+    /// Whether an ASGI app's lifespan protocol runs around each instance.
+    pub lifespan: Lifespan,
     /// Glob patterns choosing the app's files (empty: all that git would track).
     pub include: Vec<String>,
     /// Glob patterns of app files left out.
@@ -96,6 +107,59 @@ pub struct AppConfig {
     pub stdlib: StdlibSelection,
     /// `[tool.pyedge] origin`, for `send_to_origin` (checked: absolute http(s), no query).
     pub origin: Option<String>,
+}
+
+/// How the component calls the app: `[tool.pyedge] interface`, `--interface`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Interface {
+    /// Decided at build time from the imported app: `handle_request` or
+    /// `IncomingHandler` is a handler; else, as uvicorn decides, an async callable is
+    /// ASGI 3 and any other callable WSGI.
+    #[default]
+    Auto,
+    /// `handle_request(request) -> Response` (sync or async), or an `IncomingHandler`.
+    Handler,
+    /// A WSGI application (PEP 3333): Flask, Django, Bottle, Falcon.
+    Wsgi,
+    /// An ASGI 3 application: Starlette, FastAPI, Django's ASGI handler, falcon.asgi.
+    Asgi,
+}
+
+impl Interface {
+    /// The name used in `pyproject.toml` and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Interface::Auto => "auto",
+            Interface::Handler => "handler",
+            Interface::Wsgi => "wsgi",
+            Interface::Asgi => "asgi",
+        }
+    }
+}
+
+/// The ASGI lifespan protocol around each instance: `[tool.pyedge] lifespan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lifespan {
+    /// Run it; an app that does not support it is served without it (uvicorn's default).
+    #[default]
+    Auto,
+    /// Run it; an app that does not support it gets a 500.
+    On,
+    /// Never run it.
+    Off,
+}
+
+impl Lifespan {
+    /// The name used in `pyproject.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lifespan::Auto => "auto",
+            Lifespan::On => "on",
+            Lifespan::Off => "off",
+        }
+    }
 }
 
 /// Which part of the standard library goes into the bundle.
@@ -116,8 +180,8 @@ pub enum ProjectError {
     /// No file for the entry module.
     #[error("entry file not found: {} (set --entry or [tool.pyedge] entry)", .0.display())]
     EntryMissing(PathBuf),
-    /// The entry is not a dotted module name.
-    #[error("invalid entry module name: {0:?}")]
+    /// The entry is not a dotted module name, optionally with `:attribute`.
+    #[error("invalid entry {0:?}: expected a module (`app`, `pkg.main`, `app.py`), optionally with the app object (`app:app`, `pkg.main:api`)")]
     EntryName(String),
     /// A project file cannot be read.
     #[error("cannot read {}", path.display())]
@@ -225,6 +289,7 @@ pub fn parse_tool_config(text: &str, shown: &str) -> Result<ToolConfig, ProjectE
 pub fn resolve_app_config(
     app_dir: &Path,
     entry: Option<&str>,
+    interface: Option<Interface>,
     budget: Option<&str>,
 ) -> Result<AppConfig, ProjectError> {
     if !app_dir.is_dir() {
@@ -232,7 +297,8 @@ pub fn resolve_app_config(
     }
     let tool = read_tool_config(app_dir)?;
     let entry = entry.or(tool.entry.as_deref()).unwrap_or("app");
-    let (entry_module, entry_path) = entry_file(app_dir, entry)?;
+    let (module, entry_attr) = split_entry(entry)?;
+    let (entry_module, entry_path) = entry_file(app_dir, module)?;
     let budget = match budget.or(tool.budget.as_deref()) {
         Some(text) => parse_size(text).map_err(ProjectError::Budget)?,
         None => DEFAULT_BUDGET,
@@ -261,6 +327,9 @@ pub fn resolve_app_config(
         app_dir: app_dir.to_path_buf(),
         entry_module,
         entry_path,
+        entry_attr,
+        interface: interface.or(tool.interface).unwrap_or_default(),
+        lifespan: tool.lifespan.unwrap_or_default(),
         include: tool.include,
         exclude: tool.exclude,
         allow_secrets: tool.allow_secrets,
@@ -288,17 +357,30 @@ fn check_origin(url: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// Turn `app`, `pkg.main` or `app.py` into (module name, relative file path).
-fn entry_file(app_dir: &Path, entry: &str) -> Result<(String, String), ProjectError> {
-    let module = entry.strip_suffix(".py").unwrap_or(entry).replace('/', ".");
-    let valid = !module.is_empty()
-        && module.split('.').all(|part| {
+/// Whether `text` is a dotted name of Python identifiers (`app`, `pkg.main`).
+fn is_dotted_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.split('.').all(|part| {
             part.chars()
                 .next()
                 .is_some_and(|c| c.is_alphabetic() || c == '_')
                 && part.chars().all(|c| c.is_alphanumeric() || c == '_')
-        });
-    if !valid {
+        })
+}
+
+/// Split `module:attribute` (uvicorn's and gunicorn's form) into its two parts.
+fn split_entry(entry: &str) -> Result<(&str, Option<String>), ProjectError> {
+    match entry.split_once(':') {
+        None => Ok((entry, None)),
+        Some((module, attr)) if is_dotted_name(attr) => Ok((module, Some(attr.to_string()))),
+        Some(_) => Err(ProjectError::EntryName(entry.to_string())),
+    }
+}
+
+/// Turn `app`, `pkg.main` or `app.py` into (module name, relative file path).
+fn entry_file(app_dir: &Path, entry: &str) -> Result<(String, String), ProjectError> {
+    let module = entry.strip_suffix(".py").unwrap_or(entry).replace('/', ".");
+    if !is_dotted_name(&module) {
         return Err(ProjectError::EntryName(entry.to_string()));
     }
     let base = module.replace('.', "/");
@@ -337,7 +419,37 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::*;
+
+    #[test]
+    fn entry_takes_an_app_object_as_uvicorn_does() {
+        assert_eq!(split_entry("app").unwrap(), ("app", None));
+        assert_eq!(
+            split_entry("pkg.main:api").unwrap(),
+            ("pkg.main", Some("api".to_string()))
+        );
+        assert_eq!(
+            split_entry("app:factory.app").unwrap(),
+            ("app", Some("factory.app".to_string()))
+        );
+        for bad in ["app:", "app:create()", "app:1x", "app:a:b"] {
+            assert!(
+                matches!(split_entry(bad), Err(ProjectError::EntryName(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn interface_and_lifespan_read_from_pyproject() {
+        let tool = parse_tool_config(
+            "[tool.pyedge]\nentry = \"app:app\"\ninterface = \"asgi\"\nlifespan = \"off\"\n",
+            "pyproject.toml",
+        )
+        .unwrap();
+        assert_eq!(tool.interface, Some(Interface::Asgi));
+        assert_eq!(tool.lifespan, Some(Lifespan::Off));
+    }
 
     #[test]
     fn sizes_parse_with_decimal_and_binary_units() {

@@ -3,7 +3,7 @@
 use crate::app_files::select_app_files;
 use crate::bundle::{collect_bundle, sdk_files, Bundle, DependencyFiles};
 use crate::component::{componentize, detect_world, strip_custom_sections, World};
-use crate::config::{resolve_app_config, AppConfig};
+use crate::config::{resolve_app_config, AppConfig, Interface};
 use crate::deps::{resolve_for_build, wheel_install_files, DepsOptions};
 use crate::embed::{embed_bundle, memory_writes, EmbedInputs};
 use crate::error::Exit;
@@ -33,6 +33,8 @@ pub struct BuildOptions {
     pub snapshot: bool,
     /// Force a world instead of detecting it from the entry module.
     pub world: Option<World>,
+    /// How the entry is called, over `[tool.pyedge] interface`.
+    pub interface: Option<Interface>,
     /// Where dependencies come from (index, find-links, lock, offline).
     pub deps: DepsOptions,
     /// Keep the runtime's function names (for profiling and readable wasm backtraces).
@@ -79,6 +81,9 @@ pub struct BuildOutcome {
     pub world: &'static str,
     /// The entry module.
     pub entry: String,
+    /// How requests reach the app (`handler`, `wsgi`, `asgi`; detected while importing
+    /// it unless set), or none for a script.
+    pub interface: Option<String>,
     /// Whether it is pre-initialized.
     pub snapshot: bool,
     /// The pre-initialized module came from the cache (same module built before).
@@ -110,17 +115,35 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         .precompile
         .then(|| precompiled_path(&opts.output))
         .transpose()?;
-    let mut app = resolve_app_config(&opts.app_dir, opts.entry.as_deref(), opts.budget.as_deref())?;
+    let mut app = resolve_app_config(
+        &opts.app_dir,
+        opts.entry.as_deref(),
+        opts.interface,
+        opts.budget.as_deref(),
+    )?;
     // This build's own outputs never ship, even when written inside the app directory.
     app.skip_files = [Some(opts.output.clone()), precompiled_to.clone()]
         .into_iter()
         .flatten()
         .filter_map(|out| inside_dir(&app.app_dir, &out))
         .collect();
+    // A web app object (`app:app`, or an interface named wsgi/asgi) is served over
+    // wasi:http; so is a module with a handler. Anything else is a script.
+    let web_app =
+        app.entry_attr.is_some() || matches!(app.interface, Interface::Wsgi | Interface::Asgi);
+    let entry_source = read_entry(&app)?;
     let world = match opts.world {
         Some(world) => world,
-        None => detect_world(&read_entry(&app)?),
+        None if web_app => World::Http,
+        None => detect_world(&entry_source),
     };
+    if world == World::Cli && (web_app || app.interface == Interface::Handler) {
+        let what = match &app.entry_attr {
+            Some(attr) => format!("the app object `{}:{attr}`", app.entry_module),
+            None => format!("an app with interface = \"{}\"", app.interface.name()),
+        };
+        return Err(BuildError::InterfaceWorld { what }.into());
+    }
     if precompiled_to.is_some() && world != World::Http {
         return Err(BuildError::PrecompileScript {
             entry: app.entry_path.clone(),
@@ -141,12 +164,18 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         // PyJWT without its `crypto` extra tries `import cryptography` in a try block and
         // must not pull it in. Every other app leaves `_pyedge_crypto` out.
         let required = deps.iter().any(|dep| dep.name == "cryptography");
-        let sdk = sdk_files(roots.imports_package("cryptography") || required);
+        let wants_cryptography = roots.imports_package("cryptography") || required;
         for dep in &deps {
             for (rel, data) in &dep.files {
                 roots.scan(rel, data);
             }
         }
+        // pyedge's event loop and ASGI server go in where asyncio can run: an ASGI
+        // app, an `async def` in the entry, or code that imports asyncio.
+        let wants_async = app.interface == Interface::Asgi
+            || entry_source.contains("async def")
+            || roots.imports_package("asyncio");
+        let sdk = sdk_files(wants_cryptography, wants_async);
         for (rel, source) in &sdk {
             roots.scan(rel, source.as_bytes());
         }
@@ -167,17 +196,24 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
     // With a snapshot, the inputs are written into the instance wizer runs (the module it
     // compiles stays the runtime, always in Wasmtime's cache); without, they are data
     // segments of the module.
-    let (core, layout, snapshot_cached) = if opts.snapshot {
+    let (core, layout, snapshot_cached, facts) = if opts.snapshot {
         let (writes, layout) =
             reporter.stage("embed", || memory_writes(world.runtime(), &inputs))?;
-        let (core, cached) = reporter.stage("pre-initialize", || {
+        let (core, facts, cached) = reporter.stage("pre-initialize", || {
             snapshot::snapshot_module_cached(world.runtime(), &writes)
         })?;
-        (core, layout, cached)
+        (core, layout, cached, facts)
     } else {
         let (core, layout) = reporter.stage("embed", || embed_bundle(world.runtime(), &inputs))?;
-        (core, layout, false)
+        (core, layout, false, snapshot::InitFacts::default())
     };
+    // Without a snapshot the app is imported at run time only: say what was asked for.
+    let interface = (world == World::Http).then(|| {
+        facts
+            .interface
+            .clone()
+            .unwrap_or_else(|| app.interface.name().to_string())
+    });
     // The optional C modules nothing imports: their code and static data go; so do the
     // frozen modules' bytes once the snapshot holds the modules.
     let left_out = prune_table.groups_of(&bundle.left_out);
@@ -217,9 +253,13 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
     Ok(BuildOutcome {
         output: opts.output.clone(),
         world: world.name(),
-        entry: app.entry_module.clone(),
+        entry: match &app.entry_attr {
+            Some(attr) => format!("{}:{attr}", app.entry_module),
+            None => app.entry_module.clone(),
+        },
         snapshot: opts.snapshot,
         snapshot_cached,
+        interface,
         left_out: bundle.left_out.clone(),
         substituted,
         skipped_secrets: app_files
@@ -316,6 +356,15 @@ pub enum BuildError {
         /// The entry file.
         entry: String,
     },
+    /// An app object, or a handler, WSGI or ASGI interface, in the cli world (exit 2).
+    #[error(
+        "--world cli runs a script's main() or its body, and {what} is served over HTTP: \
+         leave --world out, or use --world http"
+    )]
+    InterfaceWorld {
+        /// What asks for HTTP: the app object or the interface.
+        what: String,
+    },
     /// `-o` names the `.cwasm` that `--precompile` writes (exit 2).
     #[error(
         "-o {} names the precompiled file; with --precompile, -o names the component \
@@ -333,9 +382,9 @@ impl BuildError {
     pub fn exit(&self) -> Exit {
         match self {
             BuildError::OverBudget { .. } => Exit::OverBudget,
-            BuildError::PrecompileScript { .. } | BuildError::PrecompileOutput { .. } => {
-                Exit::Usage
-            }
+            BuildError::PrecompileScript { .. }
+            | BuildError::PrecompileOutput { .. }
+            | BuildError::InterfaceWorld { .. } => Exit::Usage,
         }
     }
 }

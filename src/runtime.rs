@@ -38,12 +38,21 @@ pub static SDK_FILES: &[(&str, &str)] = &[
         include_str!("python/pyedge/__init__.py"),
     ),
     ("pyedge/http.py", include_str!("python/pyedge/http.py")),
+    ("pyedge/wsgi.py", include_str!("python/pyedge/wsgi.py")),
     (
         "spin_sdk/__init__.py",
         include_str!("python/spin_sdk/__init__.py"),
     ),
     ("spin_sdk/http.py", include_str!("python/spin_sdk/http.py")),
     ("ssl.py", include_str!("python/ssl.py")),
+];
+
+/// pyedge's asyncio event loop and ASGI server, bundled like [`SDK_FILES`] but only into
+/// apps that can run a coroutine (an ASGI app, an `async def`, an import of asyncio):
+/// they import asyncio, which the others do not carry.
+pub static ASYNC_FILES: &[(&str, &str)] = &[
+    ("pyedge/loop.py", include_str!("python/pyedge/loop.py")),
+    ("pyedge/asgi.py", include_str!("python/pyedge/asgi.py")),
 ];
 
 /// pyedge's WASI build of `cryptography` (over the `_pyedge_crypto` C module), bundled

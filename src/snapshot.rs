@@ -42,7 +42,45 @@ impl HostMonotonicClock for FixedClock {
 }
 
 /// What a cache entry holds; change it whenever the processing after wizer changes.
-const CACHE_FORMAT: &str = "wizer snapshot v1";
+const CACHE_FORMAT: &str = "wizer snapshot v2";
+
+/// How the boot module tells the build what it found while importing the app: lines on
+/// init's stdout that start with this (boot.py `_tell_build`).
+const FACT_PREFIX: &str = "pyedge-init: ";
+
+/// What pre-initialization learned about the app, besides the snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InitFacts {
+    /// How requests reach the app (`handler`, `wsgi`, `asgi`), when it is an HTTP app.
+    pub interface: Option<String>,
+}
+
+impl InitFacts {
+    /// The facts in init's stdout (other lines are the app's own output).
+    fn parse(stdout: &str) -> InitFacts {
+        let mut facts = InitFacts::default();
+        for line in stdout.lines() {
+            let Some((key, value)) = line
+                .strip_prefix(FACT_PREFIX)
+                .and_then(|fact| fact.split_once('='))
+            else {
+                continue;
+            };
+            if key == "interface" {
+                facts.interface = Some(value.to_string());
+            }
+        }
+        facts
+    }
+
+    /// One line per fact, as stored in the cache (the same shape init prints).
+    fn to_lines(&self) -> String {
+        self.interface
+            .as_ref()
+            .map(|i| format!("{FACT_PREFIX}interface={i}\n"))
+            .unwrap_or_default()
+    }
+}
 
 /// How many pre-initialized modules the cache keeps (most recently used first).
 const CACHE_KEEP: usize = 8;
@@ -54,7 +92,10 @@ const CACHE_KEEP: usize = 8;
 /// and its dependency lock (Wasmtime, wizer). Returns the module and whether it came from
 /// the cache. A cache that cannot be read or written only costs the time of a real
 /// pre-initialization.
-pub fn snapshot_module_cached(wasm: &[u8], writes: &MemoryWrites) -> Result<(Vec<u8>, bool)> {
+pub fn snapshot_module_cached(
+    wasm: &[u8],
+    writes: &MemoryWrites,
+) -> Result<(Vec<u8>, InitFacts, bool)> {
     let dir = engine::cache_dir().join("snapshots");
     let mut key = Sha256::new();
     key.update(CACHE_FORMAT);
@@ -71,35 +112,45 @@ pub fn snapshot_module_cached(wasm: &[u8], writes: &MemoryWrites) -> Result<(Vec
         key.update(bytes);
     }
     let path = dir.join(format!("{}.bin", hex::encode(key.finalize())));
-    if let Some(bytes) = read_cached(&path) {
-        return Ok((bytes, true));
+    if let Some((bytes, facts)) = read_cached(&path) {
+        return Ok((bytes, facts, true));
     }
     let engine = engine::build_engine()?;
-    let bytes = snapshot_module(&engine, wasm, writes)?;
-    store_cached(&dir, &path, &bytes);
-    Ok((bytes, false))
+    let (bytes, facts) = snapshot_module_with_facts(&engine, wasm, writes)?;
+    store_cached(&dir, &path, &facts, &bytes);
+    Ok((bytes, facts, false))
 }
 
-/// A cache entry is the SHA-256 of the module followed by the module; a damaged entry is
-/// ignored (and replaced by the next build).
-fn read_cached(path: &Path) -> Option<Vec<u8>> {
+/// A cache entry is the SHA-256 of the rest, the facts' length (u32 LE) and text, then
+/// the module; a damaged entry is ignored (and replaced by the next build).
+fn read_cached(path: &Path) -> Option<(Vec<u8>, InitFacts)> {
     let mut bytes = std::fs::read(path).ok()?;
-    if bytes.len() < 32 || Sha256::digest(&bytes[32..])[..] != bytes[..32] {
+    if bytes.len() < 36 || Sha256::digest(&bytes[32..])[..] != bytes[..32] {
         return None;
     }
+    let len = u32::from_le_bytes(bytes[32..36].try_into().ok()?) as usize;
+    let facts = std::str::from_utf8(bytes.get(36..36 + len)?).ok()?;
+    let facts = InitFacts::parse(facts);
     // Mark it used, for pruning.
     if let Ok(file) = std::fs::File::options().append(true).open(path) {
         file.set_modified(SystemTime::now()).ok();
     }
-    bytes.drain(..32);
-    Some(bytes)
+    bytes.drain(..36 + len);
+    Some((bytes, facts))
 }
 
-fn store_cached(dir: &Path, path: &Path, bytes: &[u8]) {
+fn store_cached(dir: &Path, path: &Path, facts: &InitFacts, bytes: &[u8]) {
+    let facts = facts.to_lines();
     let write = || -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
         let mut tmp = tempfile::Builder::new().suffix(".tmp").tempfile_in(dir)?;
-        tmp.write_all(&Sha256::digest(bytes))?;
+        let mut hash = Sha256::new();
+        hash.update((facts.len() as u32).to_le_bytes());
+        hash.update(facts.as_bytes());
+        hash.update(bytes);
+        tmp.write_all(&hash.finalize())?;
+        tmp.write_all(&(facts.len() as u32).to_le_bytes())?;
+        tmp.write_all(facts.as_bytes())?;
         tmp.write_all(bytes)?;
         tmp.persist(path).map_err(|err| err.error)?;
         Ok(())
@@ -130,13 +181,26 @@ fn prune_cache(dir: &Path) {
 /// Init sees no environment, no arguments, no files, a fixed clock and seeded
 /// randomness, so the same inputs always give the same snapshot.
 pub fn snapshot_module(engine: &Engine, wasm: &[u8], writes: &MemoryWrites) -> Result<Vec<u8>> {
+    snapshot_module_with_facts(engine, wasm, writes).map(|(bytes, _)| bytes)
+}
+
+/// [`snapshot_module`], with what init told about the app.
+pub fn snapshot_module_with_facts(
+    engine: &Engine,
+    wasm: &[u8],
+    writes: &MemoryWrites,
+) -> Result<(Vec<u8>, InitFacts)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(snapshot_async(engine, wasm, writes))
 }
 
-async fn snapshot_async(engine: &Engine, wasm: &[u8], writes: &MemoryWrites) -> Result<Vec<u8>> {
+async fn snapshot_async(
+    engine: &Engine,
+    wasm: &[u8],
+    writes: &MemoryWrites,
+) -> Result<(Vec<u8>, InitFacts)> {
     let stdout = MemoryOutputPipe::new(OUTPUT_LIMIT);
     let stderr = MemoryOutputPipe::new(OUTPUT_LIMIT);
     let ctx: WasiP1Ctx = WasiCtxBuilder::new()
@@ -174,7 +238,10 @@ async fn snapshot_async(engine: &Engine, wasm: &[u8], writes: &MemoryWrites) -> 
         })
         .await;
     match result {
-        Ok(bytes) => Ok(bytes),
+        Ok(bytes) => Ok((
+            bytes,
+            InitFacts::parse(&String::from_utf8_lossy(&stdout.contents())),
+        )),
         Err(err) => Err(init_failure(err, &stdout, &stderr)),
     }
 }
@@ -213,3 +280,32 @@ fn init_failure(
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct InitError(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_come_from_prefixed_lines_only() {
+        let out = "app printing\npyedge-init: interface=wsgi\npyedge-init: unknown=1\nnoise=2\n";
+        assert_eq!(InitFacts::parse(out).interface.as_deref(), Some("wsgi"));
+        assert_eq!(InitFacts::parse("interface=asgi\n").interface, None);
+    }
+
+    #[test]
+    fn cache_entries_round_trip_and_reject_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("entry.bin");
+        let facts = InitFacts {
+            interface: Some("asgi".into()),
+        };
+        store_cached(dir.path(), &path, &facts, b"\0asm module");
+        let (bytes, read) = read_cached(&path).expect("cached");
+        assert_eq!((bytes.as_slice(), read), (&b"\0asm module"[..], facts));
+        let mut damaged = std::fs::read(&path).unwrap();
+        let last = damaged.len() - 1;
+        damaged[last] ^= 1;
+        std::fs::write(&path, damaged).unwrap();
+        assert!(read_cached(&path).is_none());
+    }
+}

@@ -2,6 +2,7 @@
 
 use super::{DepsSourceArgs, Printer};
 use crate::component::World;
+use crate::config::Interface;
 use crate::pipeline::{build, BuildOptions, BuildOutcome, HashSeed};
 use crate::progress::StageObserver;
 use anyhow::Result;
@@ -20,9 +21,14 @@ pub struct BuildArgs {
     /// Where to write the component.
     #[arg(short, long, default_value = "app.wasm")]
     output: PathBuf,
-    /// Entry module (default: [tool.pyedge] entry in pyproject.toml, else `app`).
-    #[arg(long, value_name = "MODULE")]
+    /// Entry module, or module:app for a WSGI/ASGI app object as uvicorn takes it
+    /// (default: [tool.pyedge] entry in pyproject.toml, else `app`).
+    #[arg(long, value_name = "MODULE[:APP]")]
     entry: Option<String>,
+    /// How the app is called (default: [tool.pyedge] interface, else auto: a
+    /// `handle_request` handler, else an async app object is ASGI and any other WSGI).
+    #[arg(long, value_enum)]
+    interface: Option<Interface>,
     /// Size budget, e.g. 50MB or 20MiB (default: [tool.pyedge] budget, else 50MB).
     #[arg(long, value_name = "SIZE")]
     budget: Option<String>,
@@ -63,6 +69,7 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<()> {
         budget: args.budget,
         snapshot: !args.no_snapshot,
         world: args.world,
+        interface: args.interface,
         deps: args.deps.options(&args.app_dir, args.locked),
         keep_names: args.keep_names,
         hash_seed: args.hash_seed,
@@ -89,10 +96,15 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<()> {
         printer.out_json(&doc)?;
     } else {
         printer.note(&format!(
-            "built {} ({} world, entry {}, {})\n",
+            "built {} ({} world, entry {}{}, {})\n",
             outcome.output.display(),
             outcome.world,
             outcome.entry,
+            outcome
+                .interface
+                .as_deref()
+                .map(|i| format!(" as {i}"))
+                .unwrap_or_default(),
             if outcome.snapshot {
                 "pre-initialized"
             } else {

@@ -332,7 +332,8 @@ def _omitted_codec(encoding):
 # ---- after the interpreter's main initialization ----
 
 _MAIN = None  # ("module", module) or ("script", code object)
-_HANDLER = None  # the HTTP handler: a callable taking a Request
+_HANDLER = None  # the app: a handler taking a Request, or a WSGI or ASGI app
+_SERVE = None  # how a request reaches _HANDLER: _serve_handler, _serve_wsgi or _serve_asgi
 _DIRECT_STDIO = ()  # streams that write through (see _direct_stdio): never flushed
 
 
@@ -377,9 +378,11 @@ def prepare():
         _prepare_http(entry, path)
         _warm_request_path()
     elif has_main:
+        _install_event_loop()
         import importlib
         _MAIN = ("module", importlib.import_module(entry))
     else:
+        _install_event_loop()
         code = compile(source, "/" + path, "exec", dont_inherit=True)
         for name in _top_level_imports(tree):
             try:
@@ -422,7 +425,14 @@ def _warm_request_path():
     global _HANDLER
     from pyedge.http import Response
     handler = _HANDLER
-    _HANDLER = lambda request: Response(200, {"content-type": "text/plain"}, request.body)
+    if _SERVE is _serve_wsgi:
+        def _HANDLER(environ, start_response):
+            start_response("200 OK", [("content-type", "text/plain")])
+            return [environ["wsgi.input"].read()]
+    elif _SERVE is _serve_asgi:
+        return  # warming would run the event loop in the snapshot for little gain
+    else:
+        _HANDLER = lambda request: Response(200, {"content-type": "text/plain"}, request.body)
     try:
         for _ in range(8):
             handle_http("GET", "/warm?q=1", [(b"accept", b"*/*")], b"ok")
@@ -449,56 +459,177 @@ def _direct_stdio():
     _DIRECT_STDIO = tuple(streams)
 
 
+def _install_event_loop():
+    """Build time: asyncio runs on pyedge's loop (bundled only into apps that can run a
+    coroutine; the stock loop cannot start on WASI)."""
+    try:
+        import pyedge.loop
+    except ModuleNotFoundError as exc:
+        if exc.name != "pyedge.loop":
+            raise
+        return
+    pyedge.loop.install()
+
+
+def _app_object(module, attr, path):
+    target = module
+    for part in attr.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise NoEntryPoint(
+                f"pyedge: the entry names `{CONFIG['entry']}:{attr}`, and /{path} has no "
+                f"`{attr}` after it is imported"
+            ) from None
+    return target
+
+
+def _positional_params(func):
+    """How many positional arguments `func` takes without defaults, or None if unknown."""
+    import inspect
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in params):
+        return None
+    return sum(1 for p in params if p.kind in kinds and p.default is inspect.Parameter.empty)
+
+
+def _is_async(target):
+    import inspect
+    call = target if inspect.isroutine(target) else getattr(type(target), "__call__", None)
+    return inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(target)
+
+
+def _detect_interface(target):
+    """uvicorn's rule, with pyedge's handlers first: a class with handle_request is an
+    IncomingHandler; a callable of one argument is a handler (sync or async); else an
+    async callable is ASGI 3 and any other callable WSGI."""
+    if isinstance(target, type) and callable(getattr(target, "handle_request", None)):
+        return "handler"
+    if _positional_params(target) == 1:
+        return "handler"
+    return "asgi" if _is_async(target) else "wsgi"
+
+
+def _handler_of(target):
+    if isinstance(target, type) and callable(getattr(target, "handle_request", None)):
+        return lambda request: target().handle_request(request)
+    return target
+
+
 def _prepare_http(entry, path):
-    """Build time: import the app and find its HTTP handler."""
-    global _HANDLER
+    """Build time: import the app and choose how requests reach it. The app object is
+    created here (it lives in the snapshot); it is never called at build time."""
+    global _HANDLER, _SERVE
     import importlib
     _direct_stdio()
     import pyedge.http  # noqa: F401  (pre-loaded: every request uses it)
+    import pyedge.wsgi  # noqa: F401
     module = importlib.import_module(entry)
-    handler = getattr(module, "handle_request", None)
-    if callable(handler):
-        _HANDLER = handler
-        return
-    cls = getattr(module, "IncomingHandler", None)
-    if isinstance(cls, type) and callable(getattr(cls, "handle_request", None)):
-        _HANDLER = lambda request: cls().handle_request(request)
-        return
-    raise NoEntryPoint(
-        f"pyedge: no HTTP entry point in /{path}: looked for a module-level function "
-        "`handle_request(request)` or a class `IncomingHandler` with a "
-        "`handle_request(self, request)` method"
-    )
+    attr = CONFIG.get("attr")
+    interface = CONFIG.get("interface", "auto")
+    _install_event_loop()
+    if attr:
+        target = _app_object(module, attr, path)
+        if not callable(target):
+            raise NoEntryPoint(
+                f"pyedge: `{entry}:{attr}` is a {type(target).__name__}, not a callable app"
+            )
+    else:
+        target = getattr(module, "handle_request", None)
+        if not callable(target):
+            cls = getattr(module, "IncomingHandler", None)
+            target = cls if isinstance(cls, type) and callable(getattr(cls, "handle_request", None)) else None
+        if target is None:
+            raise NoEntryPoint(
+                f"pyedge: no HTTP entry point in /{path}: looked for a module-level function "
+                "`handle_request(request)` or a class `IncomingHandler` with a "
+                "`handle_request(self, request)` method; a WSGI or ASGI app is named with "
+                "its object, as uvicorn takes it: --entry " + entry + ":app"
+            )
+    if interface == "auto":
+        interface = _detect_interface(target)
+    if interface == "asgi" and "pyedge.asgi" not in sys.modules:
+        try:
+            import pyedge.asgi  # noqa: F401
+        except ModuleNotFoundError:
+            raise NoEntryPoint(
+                f"pyedge: `{entry}:{attr}` is served as ASGI, and the build did not bundle "
+                "pyedge's event loop: set [tool.pyedge] interface = \"asgi\""
+            ) from None
+    _SERVE = {"handler": _serve_handler, "wsgi": _serve_wsgi, "asgi": _serve_asgi}[interface]
+    _HANDLER = _handler_of(target) if interface == "handler" else target
+    _tell_build("interface", interface)
+
+
+def _tell_build(key, value):
+    """Build time: tell pyedge a fact about the app (src/snapshot.rs reads these lines
+    from init's stdout and reports them)."""
+    sys.stdout.write(f"pyedge-init: {key}={value}\n")
 
 
 def _plain(status, text):
     return status, [(b"content-type", b"text/plain; charset=utf-8")], text.encode("utf-8")
 
 
-def handle_http(method, uri, headers, body, scheme=None, authority=None):
-    """Run time: call the handler; returns (status, [(name, value)], body bytes)."""
-    _refresh_host_state()
+def _serve_handler(method, uri, headers, body, scheme, authority):
     from pyedge.http import Headers, Request
+    request = Request(method, uri, Headers(headers), body)
+    request.scheme, request.authority = scheme, authority
+    response = _HANDLER(request)
+    if hasattr(response, "__await__"):
+        import pyedge.loop
+        response = pyedge.loop.run(response)
+    status = getattr(response, "status", None)
+    if not (hasattr(response, "headers") and hasattr(response, "body")) or not isinstance(status, int):
+        kind = type(response).__name__
+        print(f"pyedge: handle_request returned {kind}, expected a Response", file=sys.stderr)
+        return _plain(500, f"Internal Server Error: handler returned {kind}, expected Response\n")
+    if not 100 <= status <= 599:
+        print(f"pyedge: handle_request returned status {status}", file=sys.stderr)
+        return _plain(500, f"Internal Server Error: invalid status {status}\n")
+    out = Headers(response.headers)
+    data = response.body_bytes() if hasattr(response, "body_bytes") else (response.body or b"")
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    items = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out.items_all()]
+    return status, items, data
+
+
+def _serve_wsgi(method, uri, headers, body, scheme, authority):
+    import pyedge.wsgi
+    return pyedge.wsgi.call(_HANDLER, method, uri, headers, body, scheme, authority)
+
+
+def _serve_asgi(method, uri, headers, body, scheme, authority):
+    import pyedge.asgi
+    return pyedge.asgi.call(_HANDLER, method, uri, headers, body, scheme, authority,
+                            lifespan=CONFIG.get("lifespan", "auto"))
+
+
+def _without_body(data):
+    """HEAD, 204 and 304 responses carry no body: close a streamed one unread."""
+    close = getattr(data, "close", None)
+    if close is not None:
+        close()
+    return b""
+
+
+def handle_http(method, uri, headers, body, scheme=None, authority=None):
+    """Run time: serve one request; returns (status, [(name, value)], body), where body
+    is bytes or, for a streamed response, an iterator of bytes the C entry writes as
+    they come (an exception from it truncates the response and is printed)."""
+    _refresh_host_state()
     try:
-        request = Request(method, uri, Headers(headers), body)
-        request.scheme, request.authority = scheme, authority
-        response = _HANDLER(request)
-        status = getattr(response, "status", None)
-        if not (hasattr(response, "headers") and hasattr(response, "body")) or not isinstance(status, int):
-            kind = type(response).__name__
-            print(f"pyedge: handle_request returned {kind}, expected a Response", file=sys.stderr)
-            return _plain(500, f"Internal Server Error: handler returned {kind}, expected Response\n")
-        if not 100 <= status <= 599:
-            print(f"pyedge: handle_request returned status {status}", file=sys.stderr)
-            return _plain(500, f"Internal Server Error: invalid status {status}\n")
-        out = Headers(response.headers)
-        data = response.body_bytes() if hasattr(response, "body_bytes") else (response.body or b"")
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        items = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out.items_all()]
+        status, items, data = _SERVE(method, uri, headers, body, scheme, authority)
+        if method == "HEAD" or status in (204, 304):
+            data = _without_body(data)
         return status, items, data
     except BaseException:
-        print(f"pyedge: exception in handle_request for {method} {uri}", file=sys.stderr)
+        print(f"pyedge: exception in the app for {method} {uri}", file=sys.stderr)
         _print_exception()
         return _plain(500, "Internal Server Error\n")
     finally:

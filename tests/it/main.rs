@@ -21,3 +21,4 @@ mod output;
 mod reproducible;
 mod serve_limits;
 mod serve_load;
+mod web_apps;

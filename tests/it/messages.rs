@@ -78,6 +78,24 @@ fn build_usage_errors() {
             vec!["--entry", "9lives"],
         ),
         (
+            "entry-attribute-invalid",
+            vec![("app.py", HELLO)],
+            vec!["--entry", "app:create()"],
+        ),
+        (
+            "interface-value",
+            vec![
+                ("app.py", HELLO),
+                ("pyproject.toml", "[tool.pyedge]\ninterface = \"rsgi\"\n"),
+            ],
+            vec![],
+        ),
+        (
+            "interface-for-a-script",
+            vec![("app.py", HELLO)],
+            vec!["--entry", "app:main", "--world", "cli"],
+        ),
+        (
             "toml-invalid",
             vec![("app.py", HELLO), ("pyproject.toml", "[tool.pyedge\n")],
             vec![],
@@ -202,6 +220,33 @@ fn build_errors_from_the_app_and_the_budget() {
                 "raise RuntimeError('no config')\n\ndef main():\n    pass\n"
             )],
             &[],
+            1
+        )
+    );
+    insta::assert_snapshot!(
+        "build-app-object-missing",
+        build_error(
+            "object-missing",
+            &[("app.py", "application = object\n")],
+            &["--entry", "app:app"],
+            1
+        )
+    );
+    insta::assert_snapshot!(
+        "build-app-object-not-callable",
+        build_error(
+            "object-not-callable",
+            &[("app.py", "app = {'routes': []}\n")],
+            &["--entry", "app:app"],
+            1
+        )
+    );
+    insta::assert_snapshot!(
+        "build-http-without-entry-point",
+        build_error(
+            "no-entry-point",
+            &[("app.py", "app = 1\n")],
+            &["--world", "http"],
             1
         )
     );
