@@ -42,11 +42,10 @@ static const char *const METHOD_NAMES[] = {
 
 /* ---- bodies ---- */
 
-/* Read a whole input stream into one bytes object, growing it in place. */
-static PyObject *read_stream(wasi_io_streams_own_input_stream_t stream) {
+/* Read what is left of an input stream into one bytes object, growing it in place. */
+static PyObject *read_rest(wasi_io_streams_borrow_input_stream_t borrowed) {
     Py_ssize_t size = 0, capacity = READ_CHUNK;
     PyObject *data = PyBytes_FromStringAndSize(NULL, capacity);
-    wasi_io_streams_borrow_input_stream_t borrowed = wasi_io_streams_borrow_input_stream(stream);
     while (data != NULL) {
         http_list_u8_t chunk;
         wasi_io_streams_stream_error_t err;
@@ -71,11 +70,125 @@ static PyObject *read_stream(wasi_io_streams_own_input_stream_t stream) {
         size += (Py_ssize_t)chunk.len;
         http_list_u8_free(&chunk);
     }
-    wasi_io_streams_input_stream_drop_own(stream);
     if (data != NULL && _PyBytes_Resize(&data, size) < 0) {
         return NULL;
     }
     return data;
+}
+
+/* Read a whole input stream into one bytes object (consumes the stream handle). */
+static PyObject *read_stream(wasi_io_streams_own_input_stream_t stream) {
+    PyObject *data = read_rest(wasi_io_streams_borrow_input_stream(stream));
+    wasi_io_streams_input_stream_drop_own(stream);
+    return data;
+}
+
+/* ---- the incoming request's body, read as the app asks for it ---- */
+
+/* `_pyedge_http.IncomingBody`: the body of the request being served, with `read(n)`
+ * (at most n bytes, at least one unless the body has ended; b"" at the end) and
+ * `read()` (the rest). The app reads an upload as it arrives instead of pyedge holding
+ * it whole first. Owns the request, its body and the body's stream, dropped in that
+ * order's reverse by close() or when the object goes. */
+typedef struct {
+    PyObject_HEAD
+    bool open;
+    bool has_stream;
+    bool ended;
+    wasi_http_types_own_incoming_request_t request;
+    bool has_body;
+    wasi_http_types_own_incoming_body_t body;
+    wasi_io_streams_own_input_stream_t stream;
+} IncomingBody;
+
+static void incoming_body_release(IncomingBody *self) {
+    if (!self->open) {
+        return;
+    }
+    self->open = false;
+    if (self->has_stream) {
+        wasi_io_streams_input_stream_drop_own(self->stream);
+    }
+    if (self->has_body) {
+        wasi_http_types_incoming_body_drop_own(self->body);
+    }
+    wasi_http_types_incoming_request_drop_own(self->request);
+}
+
+static PyObject *incoming_body_read(IncomingBody *self, PyObject *args) {
+    Py_ssize_t size = -1;
+    if (!PyArg_ParseTuple(args, "|n:read", &size)) {
+        return NULL;
+    }
+    if (!self->open || !self->has_stream || self->ended || size == 0) {
+        return PyBytes_FromStringAndSize(NULL, 0);
+    }
+    wasi_io_streams_borrow_input_stream_t borrowed = wasi_io_streams_borrow_input_stream(self->stream);
+    if (size < 0) {
+        self->ended = true;
+        return read_rest(borrowed);
+    }
+    http_list_u8_t chunk;
+    wasi_io_streams_stream_error_t err;
+    if (!wasi_io_streams_method_input_stream_blocking_read(borrowed, (uint64_t)size, &chunk, &err)) {
+        self->ended = true;
+        if (err.tag == WASI_IO_STREAMS_STREAM_ERROR_LAST_OPERATION_FAILED) {
+            wasi_io_error_error_drop_own(err.val.last_operation_failed);
+            return PyErr_Format(PyExc_OSError, "reading the HTTP body failed");
+        }
+        return PyBytes_FromStringAndSize(NULL, 0); /* closed: the body has ended */
+    }
+    PyObject *data = PyBytes_FromStringAndSize((const char *)chunk.ptr, (Py_ssize_t)chunk.len);
+    http_list_u8_free(&chunk);
+    return data;
+}
+
+static PyObject *incoming_body_close(IncomingBody *self, PyObject *Py_UNUSED(ignored)) {
+    incoming_body_release(self);
+    Py_RETURN_NONE;
+}
+
+static void incoming_body_dealloc(IncomingBody *self) {
+    incoming_body_release(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef incoming_body_methods[] = {
+    {"read", (PyCFunction)incoming_body_read, METH_VARARGS,
+     "read(n=-1): at most n bytes of the request body (b'' at its end); all the rest without n."},
+    {"close", (PyCFunction)incoming_body_close, METH_NOARGS, "Let go of the request body."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject IncomingBodyType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "_pyedge_http.IncomingBody",
+    .tp_basicsize = sizeof(IncomingBody),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The body of the request being served, read as the app asks for it.",
+    .tp_dealloc = (destructor)incoming_body_dealloc,
+    .tp_methods = incoming_body_methods,
+};
+
+/* An IncomingBody owning `request` (and its body, once consumed). */
+static PyObject *incoming_body_new(wasi_http_types_own_incoming_request_t request) {
+    if (PyType_Ready(&IncomingBodyType) < 0) {
+        wasi_http_types_incoming_request_drop_own(request);
+        return NULL;
+    }
+    IncomingBody *self = PyObject_New(IncomingBody, &IncomingBodyType);
+    if (self == NULL) {
+        wasi_http_types_incoming_request_drop_own(request);
+        return NULL;
+    }
+    self->open = true;
+    self->ended = false;
+    self->request = request;
+    wasi_http_types_borrow_incoming_request_t borrowed = wasi_http_types_borrow_incoming_request(request);
+    self->has_body = wasi_http_types_method_incoming_request_consume(borrowed, &self->body);
+    self->has_stream = self->has_body &&
+                       wasi_http_types_method_incoming_body_stream(wasi_http_types_borrow_incoming_body(self->body),
+                                                                  &self->stream);
+    return (PyObject *)self;
 }
 
 /* The body of an incoming request or response, as bytes (consumes the body handle). */
@@ -289,8 +402,9 @@ static PyObject *request_authority(wasi_http_types_borrow_incoming_request_t bor
     return out;
 }
 
-/* Call boot.handle_http(method, uri, headers, body, scheme, authority) for this request. */
-static PyObject *call_handler(wasi_http_types_own_incoming_request_t request) {
+/* Call boot.handle_http(method, uri, headers, body, scheme, authority) for this request;
+ * body is an IncomingBody. */
+static PyObject *call_handler(wasi_http_types_own_incoming_request_t request, PyObject **body_out) {
     wasi_http_types_borrow_incoming_request_t borrowed = wasi_http_types_borrow_incoming_request(request);
     wasi_http_types_method_t method;
     wasi_http_types_method_incoming_request_method(borrowed, &method);
@@ -306,10 +420,7 @@ static PyObject *call_handler(wasi_http_types_own_incoming_request_t request) {
     PyObject *scheme = request_scheme(borrowed);
     PyObject *authority = request_authority(borrowed);
     PyObject *headers = fields_to_list(wasi_http_types_method_incoming_request_headers(borrowed));
-    wasi_http_types_own_incoming_body_t body;
-    PyObject *data = wasi_http_types_method_incoming_request_consume(borrowed, &body) ? read_incoming_body(body)
-                                                                                  : PyBytes_FromStringAndSize(NULL, 0);
-    wasi_http_types_incoming_request_drop_own(request);
+    PyObject *data = incoming_body_new(request); /* owns the request from here */
     PyObject *result = NULL;
     if (py_method && py_uri && headers && data && scheme && authority) {
         result = PyObject_CallMethod(pyedge_boot_module, "handle_http", "OOOOOO", py_method, py_uri, headers, data,
@@ -320,7 +431,7 @@ static PyObject *call_handler(wasi_http_types_own_incoming_request_t request) {
     Py_XDECREF(py_method);
     Py_XDECREF(py_uri);
     Py_XDECREF(headers);
-    Py_XDECREF(data);
+    *body_out = data;
     return result;
 }
 
@@ -376,13 +487,18 @@ static void send_response(wasi_http_types_own_response_outparam_t out, PyObject 
 void exports_wasi_http_incoming_handler_handle(exports_wasi_http_incoming_handler_own_incoming_request_t request,
                                                exports_wasi_http_incoming_handler_own_response_outparam_t out) {
     pyedge_ensure_initialized();
-    PyObject *result = call_handler(request);
+    PyObject *body = NULL;
+    PyObject *result = call_handler(request, &body);
     if (result == NULL) {
         PyErr_Print();
         respond_plain(out, 500, "Internal Server Error\n");
     } else {
-        send_response(out, result);
+        send_response(out, result); /* a streamed response may still read the body */
         Py_DECREF(result);
+    }
+    if (body != NULL) {
+        incoming_body_release((IncomingBody *)body);
+        Py_DECREF(body);
     }
     pyedge_flush_stdio();
 }

@@ -577,6 +577,8 @@ def _plain(status, text):
 
 def _serve_handler(method, uri, headers, body, scheme, authority):
     from pyedge.http import Headers, Request
+    if not isinstance(body, bytes):
+        body = body.read()  # a handler's Request carries the whole body
     request = Request(method, uri, Headers(headers), body)
     request.scheme, request.authority = scheme, authority
     response = _HANDLER(request)
@@ -621,7 +623,10 @@ def _without_body(data):
 def handle_http(method, uri, headers, body, scheme=None, authority=None):
     """Run time: serve one request; returns (status, [(name, value)], body), where body
     is bytes or, for a streamed response, an iterator of bytes the C entry writes as
-    they come (an exception from it truncates the response and is printed)."""
+    they come (an exception from it truncates the response and is printed).
+
+    The request's `body` is the C entry's `_pyedge_http.IncomingBody` (`read(n)`, read
+    as the app asks for it) or, at build time, bytes."""
     _refresh_host_state()
     try:
         status, items, data = _SERVE(method, uri, headers, body, scheme, authority)

@@ -24,6 +24,9 @@ __all__ = ["call", "scope", "LifespanFailed"]
 
 _ASGI = {"version": "3.0", "spec_version": "2.4"}
 
+# The most one receive() message carries of the request body.
+_RECEIVE_CHUNK = 65536
+
 
 class LifespanFailed(RuntimeError):
     """The app answered `lifespan.startup.failed` (or, with lifespan = "on", did not
@@ -127,7 +130,7 @@ class _Exchange:
     """receive() and send() for one HTTP request."""
 
     def __init__(self, loop, body):
-        self.body = body
+        self.body = body  # bytes, or a stream with read(n)
         self.body_read = False
         # Capacity 1: send() waits until the host has taken the previous message, so a
         # fast producer does not pile the whole body up in memory.
@@ -136,8 +139,13 @@ class _Exchange:
 
     async def receive(self):
         if not self.body_read:
-            self.body_read = True
-            return {"type": "http.request", "body": self.body, "more_body": False}
+            if isinstance(self.body, (bytes, bytearray)):
+                self.body_read = True
+                return {"type": "http.request", "body": bytes(self.body), "more_body": False}
+            # The upload as it arrives, a chunk per message; an empty one ends it.
+            chunk = self.body.read(_RECEIVE_CHUNK)
+            self.body_read = not chunk
+            return {"type": "http.request", "body": chunk, "more_body": bool(chunk)}
         # After the body, receive() answers when the response is over, as a server
         # does when the client goes away (StreamingResponse listens for this while
         # it streams).

@@ -14,6 +14,28 @@ from urllib.parse import unquote_to_bytes
 
 __all__ = ["call", "environ"]
 
+
+class _RawBody(io.RawIOBase):
+    """The request body stream (`read(n)`) as a raw file, for io.BufferedReader: the app
+    reads the upload as it arrives, and `readline`/iteration work as on any file."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _input(body):
+    if isinstance(body, (bytes, bytearray)):
+        return io.BytesIO(body)
+    return io.BufferedReader(_RawBody(body), 65536)
+
 # Request headers with their own environ keys (PEP 3333: no HTTP_ prefix).
 _CONTENT_KEYS = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
 
@@ -34,7 +56,8 @@ def environ(method, uri, headers, body, scheme=None, authority=None):
     """The PEP 3333 environ for one request.
 
     `uri` is the path with query as the host gave it (latin-1 text); `headers` are
-    (name, value) bytes pairs; `body` the request body as bytes."""
+    (name, value) bytes pairs; `body` the request body: bytes, or a stream with
+    `read(n)` that `wsgi.input` reads as the app asks."""
     path, _, query = uri.partition("?")
     scheme = scheme or "http"
     name, port = _server(authority, scheme)
@@ -52,9 +75,9 @@ def environ(method, uri, headers, body, scheme=None, authority=None):
         "SERVER_PROTOCOL": "HTTP/1.1",
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scheme,
-        "wsgi.input": io.BytesIO(body),
-        # The body is whole and ends where the stream ends, with or without a
-        # Content-Length (a chunked upload has none).
+        "wsgi.input": _input(body),
+        # The body ends where the stream ends, with or without a Content-Length (a
+        # chunked upload has none).
         "wsgi.input_terminated": True,
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": False,
@@ -81,7 +104,7 @@ def environ(method, uri, headers, body, scheme=None, authority=None):
             env[env_key] = env[env_key] + sep + value
         else:
             env[env_key] = value
-    if "CONTENT_LENGTH" not in env and body:
+    if "CONTENT_LENGTH" not in env and isinstance(body, (bytes, bytearray)) and body:
         env["CONTENT_LENGTH"] = str(len(body))
     return env
 

@@ -201,3 +201,25 @@ def test_closing_a_stream_early_finishes_the_app():
     _, _, body = asgi.call(app, "HEAD", "/", [], b"")
     body.close()
     assert finished == [True]
+
+
+def test_receive_streams_the_upload_in_chunks():
+    from test_wsgi import Upload
+
+    chunks = []
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            raise ValueError
+        while True:
+            message = await receive()
+            chunks.append((message["body"], message["more_body"]))
+            if not message["more_body"]:
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"%d" % sum(len(c) for c, _ in chunks)})
+
+    upload = Upload([b"a" * 70000, b"b" * 10])
+    assert asgi.call(app, "POST", "/", [], upload)[2] == b"70010"
+    assert [len(c) for c, _ in chunks] == [65536, 4464, 10, 0]
+    assert [more for _, more in chunks] == [True, True, True, False]

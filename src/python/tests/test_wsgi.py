@@ -182,3 +182,38 @@ def test_closing_an_unread_stream_closes_the_iterable():
     body.close()
     assert result.closed == 1
     assert list(body) == []
+
+
+class Upload:
+    """A request body stream as the C entry gives it: read(n) returns at most n bytes,
+    in the pieces the client sent."""
+
+    def __init__(self, pieces):
+        self.pieces = list(pieces)
+        self.reads = 0
+
+    def read(self, n=-1):
+        self.reads += 1
+        if not self.pieces:
+            return b""
+        if n < 0:
+            data, self.pieces = b"".join(self.pieces), []
+            return data
+        data = self.pieces[0][:n]
+        rest = self.pieces[0][n:]
+        if rest:
+            self.pieces[0] = rest
+        else:
+            self.pieces.pop(0)
+        return data
+
+
+def test_wsgi_input_reads_the_stream_as_the_app_asks():
+    upload = Upload([b"line one\nli", b"ne two\n", b"tail"])
+    env = wsgi.environ("POST", "/", [], upload)
+    assert "CONTENT_LENGTH" not in env  # unknown until the stream ends
+    stream = env["wsgi.input"]
+    assert upload.reads == 0  # nothing read before the app asks
+    assert stream.readline() == b"line one\n"
+    assert list(stream) == [b"line two\n", b"tail"]
+    assert stream.read() == b""
