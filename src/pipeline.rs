@@ -179,7 +179,22 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         for (rel, source) in &sdk {
             roots.scan(rel, source.as_bytes());
         }
-        plan_stdlib(&app.stdlib, roots, &prune_table.modules()).map(|plan| (sdk, plan))
+        let plan = plan_stdlib(&app.stdlib, roots, &prune_table.modules())?;
+        // The host transports go in beside the client library they serve; they import
+        // nothing their library does not, so the plan stands.
+        let mut sdk = sdk;
+        if plan.entries.iter().any(|e| e == "urllib/request.py") {
+            sdk.push(runtime::URLLIB_HOST_FILE);
+        }
+        let has_urllib3 = deps.iter().any(|dep| {
+            dep.files
+                .iter()
+                .any(|(rel, _)| rel == "urllib3/connectionpool.py")
+        });
+        if has_urllib3 {
+            sdk.push(runtime::URLLIB3_HOST_FILE);
+        }
+        anyhow::Ok((sdk, plan))
     })?;
     let bundle = reporter.stage("bundle", || {
         collect_bundle(&app, &app_files, &deps, &sdk, &stdlib, world.name())

@@ -55,6 +55,20 @@ pub static ASYNC_FILES: &[(&str, &str)] = &[
     ("pyedge/asgi.py", include_str!("python/pyedge/asgi.py")),
 ];
 
+/// pyedge's transport for `urllib.request` over the host (`pyedge._urllib_host`), bundled
+/// when the standard library the app carries has `urllib.request`.
+pub static URLLIB_HOST_FILE: (&str, &str) = (
+    "pyedge/_urllib_host.py",
+    include_str!("python/pyedge/_urllib_host.py"),
+);
+
+/// pyedge's connection classes for urllib3 (and `requests`) over the host, bundled
+/// beside urllib3.
+pub static URLLIB3_HOST_FILE: (&str, &str) = (
+    "pyedge/_urllib3_host.py",
+    include_str!("python/pyedge/_urllib3_host.py"),
+);
+
 /// pyedge's WASI build of `cryptography` (over the `_pyedge_crypto` C module), bundled
 /// like [`SDK_FILES`] but only into apps whose code or dependencies import it, so the
 /// others keep leaving the C module out.

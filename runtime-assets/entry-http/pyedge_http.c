@@ -518,8 +518,32 @@ static bool set_method(wasi_http_types_borrow_outgoing_request_t request, const 
     return wasi_http_types_method_outgoing_request_set_method(request, &method);
 }
 
+/* The Python exception type for a wasi:http error code, so that each client library can
+ * raise its own kind (a timeout, a connection that could not be made, other). */
+static PyObject *error_type(const wasi_http_types_error_code_t *code) {
+    switch (code->tag) {
+    case WASI_HTTP_TYPES_ERROR_CODE_DNS_TIMEOUT:
+    case WASI_HTTP_TYPES_ERROR_CODE_CONNECTION_TIMEOUT:
+    case WASI_HTTP_TYPES_ERROR_CODE_CONNECTION_READ_TIMEOUT:
+    case WASI_HTTP_TYPES_ERROR_CODE_CONNECTION_WRITE_TIMEOUT:
+    case WASI_HTTP_TYPES_ERROR_CODE_HTTP_RESPONSE_TIMEOUT:
+        return PyExc_TimeoutError;
+    case WASI_HTTP_TYPES_ERROR_CODE_CONNECTION_REFUSED:
+        return PyExc_ConnectionRefusedError;
+    case WASI_HTTP_TYPES_ERROR_CODE_DNS_ERROR:
+    case WASI_HTTP_TYPES_ERROR_CODE_DESTINATION_NOT_FOUND:
+    case WASI_HTTP_TYPES_ERROR_CODE_DESTINATION_UNAVAILABLE:
+    case WASI_HTTP_TYPES_ERROR_CODE_DESTINATION_IP_PROHIBITED:
+    case WASI_HTTP_TYPES_ERROR_CODE_DESTINATION_IP_UNROUTABLE:
+    case WASI_HTTP_TYPES_ERROR_CODE_CONNECTION_TERMINATED:
+        return PyExc_ConnectionError;
+    default:
+        return PyExc_OSError;
+    }
+}
+
 static PyObject *http_error(const char *what, wasi_http_types_error_code_t *code) {
-    PyErr_Format(PyExc_OSError, "%s: %s", what, error_code_name(code));
+    PyErr_Format(error_type(code), "%s: %s", what, error_code_name(code));
     wasi_http_types_error_code_free(code);
     return NULL;
 }

@@ -87,6 +87,27 @@ SETTINGS = {k[8:]: v for k, v in CONFIG.items() if k.startswith("setting.")}
 ROOTS = [r for r in CONFIG.get("roots", "app").split(":") if r]
 
 
+# Client libraries that would open sockets, and pyedge's module that points each at the
+# host's wasi:http/outgoing-handler, installed as soon as the library is imported (at
+# build or run time). The build bundles each module only beside its library.
+_HOST_TRANSPORTS = {
+    "urllib.request": "pyedge._urllib_host",
+    "urllib3.connectionpool": "pyedge._urllib3_host",
+}
+
+
+def _install_transport(name, library):
+    """`library` has just been executed: its parent package does not name it yet."""
+    import importlib
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return  # not bundled: the library came in by a way the build could not see
+    module.install(library)
+
+
 class BundleLoader:
     """Loads modules, data and resources from the in-memory bundle.
 
@@ -106,6 +127,9 @@ class BundleLoader:
 
     def exec_module(self, module):
         exec(self.get_code(module.__name__), module.__dict__)
+        transport = _HOST_TRANSPORTS.get(module.__name__)
+        if transport is not None:
+            _install_transport(transport, module)
 
     def is_package(self, fullname):
         return self._is_package

@@ -126,6 +126,9 @@ class SSLContext:
         self.verify_flags = VerifyFlags.VERIFY_DEFAULT
         self.minimum_version = TLSVersion.MINIMUM_SUPPORTED
         self.maximum_version = TLSVersion.MAXIMUM_SUPPORTED
+        # None, as CPython's ssl has it when TLS 1.3 post-handshake auth is unsupported:
+        # http.client checks it when urllib builds its default HTTPS handler.
+        self.post_handshake_auth = None
 
     def load_default_certs(self, purpose=Purpose.SERVER_AUTH):
         pass

@@ -17,6 +17,7 @@ mod fuzz_seeds;
 mod http_serve;
 mod jwt_gateway;
 mod messages;
+mod outbound_clients;
 mod output;
 mod reproducible;
 mod serve_limits;

@@ -41,7 +41,7 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// Build fixture `name` (copied to a scratch dir) with the test wheels, offline.
-fn build_web_app(name: &str) -> (PathBuf, serde_json::Value) {
+pub(crate) fn build_web_app(name: &str) -> (PathBuf, serde_json::Value) {
     let root = scratch(&format!("web-{name}"));
     let app = root.join("app");
     copy_tree(&fixture(name), &app);
@@ -69,7 +69,7 @@ fn build_web_app(name: &str) -> (PathBuf, serde_json::Value) {
 }
 
 /// A running host: `pyedge serve` or the upstream `wasmtime serve`.
-enum Host {
+pub(crate) enum Host {
     Pyedge(Server),
     Wasmtime {
         child: Child,
@@ -79,12 +79,12 @@ enum Host {
 }
 
 impl Host {
-    fn pyedge(wasm: &Path) -> Host {
+    pub(crate) fn pyedge(wasm: &Path) -> Host {
         Host::Pyedge(Server::start(wasm))
     }
 
     /// `wasmtime serve` with no -S flags: the proxy world only.
-    fn wasmtime(wasm: &Path) -> Host {
+    pub(crate) fn wasmtime(wasm: &Path) -> Host {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -124,14 +124,14 @@ impl Host {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         match self {
             Host::Pyedge(server) => server.url(path),
             Host::Wasmtime { base, .. } => format!("{base}{path}"),
         }
     }
 
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         match self {
             Host::Pyedge(server) => server.stderr(),
             Host::Wasmtime { stderr, .. } => {

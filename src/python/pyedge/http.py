@@ -6,11 +6,22 @@ Outbound calls go through the host's ``wasi:http/outgoing-handler`` with :func:`
 
 from _collections_abc import Mapping
 
-__all__ = ["Request", "Response", "Headers", "HttpError", "send", "send_to_origin"]
+__all__ = [
+    "Request", "Response", "Headers", "HttpError", "HttpConnectError", "HttpTimeout", "send",
+    "send_to_origin",
+]
 
 
 class HttpError(Exception):
     """An outbound request failed (bad URL, connection refused, timeout...)."""
+
+
+class HttpConnectError(HttpError, ConnectionError):
+    """The host could not reach the server (refused, no such host, connection lost)."""
+
+
+class HttpTimeout(HttpError, TimeoutError):
+    """No connection or no response within the timeout."""
 
 
 class Headers(Mapping):
@@ -144,8 +155,24 @@ def send(request, timeout=None):
             request.method, scheme, authority, path, headers, bytes(body or b""), timeout_ns
         )
     except OSError as exc:
-        raise HttpError(f"{request.method} {request.uri}: {exc}") from None
+        kind = HttpTimeout if isinstance(exc, TimeoutError) else (
+            HttpConnectError if isinstance(exc, ConnectionError) else HttpError)
+        raise kind(f"{request.method} {request.uri}: {exc}") from None
     return Response(status, Headers(headers), data)
+
+
+# Headers a client library writes for a connection it makes itself; the host makes the
+# connection, sets them, and refuses requests that carry them (wasi:http's forbidden
+# headers).
+_CONNECTION_HEADERS = frozenset((
+    "host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade",
+    "te", "http2-settings",
+))
+
+
+def outgoing_headers(items):
+    """`(name, value)` pairs a client library would send, minus those the host sets."""
+    return [(k, v) for k, v in items if k.lower() not in _CONNECTION_HEADERS]
 
 
 def _split_url(uri):

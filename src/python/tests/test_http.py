@@ -88,7 +88,11 @@ def host(monkeypatch):
     def send(method, scheme, authority, path, headers, body, timeout_ns):
         calls.append((method, scheme, authority, path, headers, body, timeout_ns))
         if authority == "down.example":
-            raise OSError("connection refused")
+            raise ConnectionRefusedError("request failed: connection refused")
+        if authority == "slow.example":
+            raise TimeoutError("request failed: HTTP response timeout")
+        if authority == "odd.example":
+            raise OSError("request failed: HTTP protocol error")
         return 201, [(b"Content-Type", b"application/json")], b'{"ok": true}'
 
     binding.send = send
@@ -108,14 +112,26 @@ def test_send_passes_the_request_to_the_host_and_wraps_its_answer(host):
 
 
 def test_send_turns_host_failures_and_bad_urls_into_http_errors(host):
-    with pytest.raises(http.HttpError, match="GET https://down.example/: connection refused"):
+    with pytest.raises(http.HttpConnectError, match="GET https://down.example/: .*connection refused"):
         http.send(http.Request("GET", "https://down.example/"))
+    with pytest.raises(http.HttpTimeout, match="response timeout") as timeout:
+        http.send(http.Request("GET", "https://slow.example/"))
+    assert isinstance(timeout.value, (http.HttpError, TimeoutError))
+    with pytest.raises(http.HttpError) as other:
+        http.send(http.Request("GET", "https://odd.example/"))
+    assert not isinstance(other.value, (ConnectionError, TimeoutError))
     with pytest.raises(http.HttpError, match="absolute http:// or https:// URL"):
         http.send(http.Request("GET", "/relative"))
     with pytest.raises(TypeError, match="takes a Request"):
         http.send("https://example.com/")
-    assert len(host) == 1
+    assert len(host) == 3
     # Without a timeout the host's default applies (0), a tiny one is at least 1 ns.
     http.send(http.Request("GET", "https://a.example/"), timeout=1e-12)
     http.send(http.Request("GET", "https://a.example/"))
-    assert [call[-1] for call in host[1:]] == [1, 0]
+    assert [call[-1] for call in host[3:]] == [1, 0]
+
+
+def test_outgoing_headers_leave_connection_headers_to_the_host():
+    items = [("Host", "a.example"), ("Connection", "keep-alive"), ("Content-Length", "3"),
+             ("Transfer-Encoding", "chunked"), ("Accept", "*/*"), ("TE", "trailers")]
+    assert http.outgoing_headers(items) == [("Content-Length", "3"), ("Accept", "*/*")]

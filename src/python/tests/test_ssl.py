@@ -25,3 +25,10 @@ def test_names_libraries_import_at_import_time_exist(ssl):
 def test_opening_tls_raises_ssl_error_pointing_at_the_host(ssl):
     with pytest.raises(ssl.SSLError, match="pyedge.http.send"):
         ssl.create_default_context().wrap_socket(None)
+
+
+def test_contexts_configure_as_http_client_configures_them(ssl):
+    # http.client._create_https_context, which urllib's default HTTPS handler calls.
+    context = ssl.create_default_context()
+    context.set_alpn_protocols(["http/1.1"])
+    assert context.post_handshake_auth is None

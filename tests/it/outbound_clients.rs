@@ -1,0 +1,190 @@
+//! Outbound HTTP from the standard clients (issue 18, part 1): `urllib.request` and
+//! `requests` in fixtures/apps/outbound-clients, unchanged, reach a loopback upstream
+//! started here through the host's wasi:http/outgoing-handler, under `pyedge serve` and
+//! a plain `wasmtime serve`: GET, POST and PUT with JSON and binary bodies, a redirect,
+//! a 404 as each library's HTTP error, a refused connection and a timeout as each
+//! library's own exception types.
+
+use crate::common::serve::{request, text};
+use crate::web_apps::{build_web_app, Host};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+/// A loopback upstream: `/json`, `/echo` (method, content type and body back),
+/// `/redirect` (302 to /json), `/slow` (answers after 3 s), anything else 404.
+fn start_upstream() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let (mut head, mut line) = (String::new(), String::new());
+                while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                    head.push_str(&line);
+                    line.clear();
+                }
+                let header = |name: &str| {
+                    head.lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+                        })
+                        .unwrap_or_default()
+                };
+                let mut body = vec![0; header("content-length").parse().unwrap_or(0)];
+                reader.read_exact(&mut body).unwrap();
+                let mut words = head.split_whitespace();
+                let (method, path) = (words.next().unwrap_or("?"), words.next().unwrap_or("?"));
+                let (status, extra, answer) = match path {
+                    "/json" => ("200 OK", String::new(), r#"{"hello": "world"}"#.to_string()),
+                    "/echo" => (
+                        "200 OK",
+                        String::new(),
+                        format!(
+                            "{method} {} {}",
+                            header("content-type"),
+                            String::from_utf8_lossy(&body)
+                        ),
+                    ),
+                    "/redirect" => (
+                        "302 Found",
+                        "location: /json\r\n".to_string(),
+                        String::new(),
+                    ),
+                    "/slow" => {
+                        std::thread::sleep(Duration::from_secs(3));
+                        ("200 OK", String::new(), "late".to_string())
+                    }
+                    _ => ("404 Not Found", String::new(), "no such page".to_string()),
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\n{extra}content-length: {}\r\n\
+                     connection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+            });
+        }
+    });
+    base
+}
+
+/// A loopback address nothing listens on.
+fn refused_url() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}/json")
+}
+
+fn call(
+    host: &Host,
+    client: &str,
+    method: &str,
+    url: &str,
+    body: Option<(&str, &[u8])>,
+    timeout: &str,
+) -> serde_json::Value {
+    let query = format!(
+        "/?client={client}&method={method}&timeout={timeout}&url={}",
+        url.replace(':', "%3A").replace('/', "%2F")
+    );
+    let headers: Vec<(&str, &str)> = body.iter().map(|(ct, _)| ("content-type", *ct)).collect();
+    let reply = request("POST", &host.url(&query), &headers, body.map(|(_, b)| b));
+    assert_eq!(reply.status, 200, "{}\n{}", text(&reply), host.stderr());
+    serde_json::from_slice(&reply.body)
+        .unwrap_or_else(|_| panic!("not JSON: {}\n{}", text(&reply), host.stderr()))
+}
+
+fn clients_work_through(host: &Host, upstream: &str) {
+    for client in ["urllib", "requests"] {
+        let got = call(host, client, "GET", &format!("{upstream}/json"), None, "10");
+        assert_eq!(got["status"], 200, "{client}: {got}");
+        assert_eq!(got["body"], r#"{"hello": "world"}"#, "{client}: {got}");
+
+        let json = br#"{"n": 1}"#;
+        for method in ["POST", "PUT"] {
+            let got = call(
+                host,
+                client,
+                method,
+                &format!("{upstream}/echo"),
+                Some(("application/json", json)),
+                "10",
+            );
+            assert_eq!(
+                got["body"],
+                format!("{method} application/json {{\"n\": 1}}"),
+                "{client}: {got}"
+            );
+        }
+        let binary: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+        let got = call(
+            host,
+            client,
+            "POST",
+            &format!("{upstream}/echo"),
+            Some(("application/octet-stream", &binary)),
+            "10",
+        );
+        let echoed = got["body"].as_str().unwrap_or_default();
+        assert!(
+            echoed.starts_with("POST application/octet-stream ") && echoed.len() > 5000,
+            "{client}: {got}"
+        );
+
+        let got = call(
+            host,
+            client,
+            "GET",
+            &format!("{upstream}/redirect"),
+            None,
+            "10",
+        );
+        assert_eq!(
+            (got["status"].as_i64(), got["url"].as_str()),
+            (Some(200), Some(format!("{upstream}/json").as_str())),
+            "{client} redirect: {got}"
+        );
+    }
+
+    let missing = format!("{upstream}/missing");
+    let got = call(host, "urllib", "GET", &missing, None, "10");
+    assert_eq!(got["error"], "urllib.error.HTTPError", "{got}");
+    assert!(got["detail"].as_str().unwrap().contains("404"), "{got}");
+    let got = call(host, "requests", "GET", &missing, None, "10");
+    assert_eq!(got["error"], "requests.exceptions.HTTPError", "{got}");
+
+    let refused = refused_url();
+    let got = call(host, "urllib", "GET", &refused, None, "10");
+    assert_eq!(
+        (got["error"].as_str(), got["reason"].as_str()),
+        (Some("urllib.error.URLError"), Some("ConnectionError")),
+        "{got}"
+    );
+    let got = call(host, "requests", "GET", &refused, None, "10");
+    assert_eq!(got["error"], "requests.exceptions.ConnectionError", "{got}");
+
+    let slow = format!("{upstream}/slow");
+    let got = call(host, "urllib", "GET", &slow, None, "0.5");
+    assert_eq!(
+        (got["error"].as_str(), got["reason"].as_str()),
+        (Some("urllib.error.URLError"), Some("TimeoutError")),
+        "{got}"
+    );
+    let got = call(host, "requests", "GET", &slow, None, "0.5");
+    assert_eq!(got["error"], "requests.exceptions.ReadTimeout", "{got}");
+}
+
+#[test]
+fn urllib_and_requests_reach_the_upstream_through_the_host() {
+    let upstream = start_upstream();
+    let (wasm, _) = build_web_app("outbound-clients");
+    clients_work_through(&Host::pyedge(&wasm), &upstream);
+    clients_work_through(&Host::wasmtime(&wasm), &upstream);
+}
