@@ -586,7 +586,28 @@ def _prepare_http(entry, path):
             ) from None
     _SERVE = {"handler": _serve_handler, "wsgi": _serve_wsgi, "asgi": _serve_asgi}[interface]
     _HANDLER = _handler_of(target) if interface == "handler" else target
+    _preload_first_request_imports()
     _tell_build("interface", interface)
+
+
+def _preload_first_request_imports():
+    """Build time: import what frameworks import on their first request rather than
+    with the app, so the snapshot holds it. Each instance serves one request, so every
+    request would otherwise compile these modules again (anyio's asyncio backend alone
+    is about 100 ms of a Starlette request with BaseHTTPMiddleware). Only imports: no
+    app code runs beyond module bodies, as when the app itself is imported. A failure
+    here is left for the request to report, as it would without the preload."""
+    try:
+        if "anyio" in sys.modules:
+            # anyio picks its backend on first use (anyio._core._eventloop).
+            import anyio._backends._asyncio  # noqa: F401
+        conf = sys.modules.get("django.conf")
+        if conf is not None and conf.settings.configured:
+            # Django imports ROOT_URLCONF, and the views it names, on the first request.
+            from django.urls import get_resolver
+            get_resolver().url_patterns
+    except Exception:
+        pass
 
 
 def _tell_build(key, value):
