@@ -22,6 +22,19 @@ pub struct LocalWheel {
     pub sha256: String,
 }
 
+/// A pure wheel pyedge built from an sdist (see `deps::sdist`), verified and cached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltWheel {
+    /// The wheel's file name (`markupsafe-3.0.4-py3-none-any.whl`).
+    pub filename: String,
+    /// The wheel in the cache, with its sha256.
+    pub wheel: LocalWheel,
+    /// The sdist's file name.
+    pub sdist: String,
+    /// The sdist's sha256.
+    pub sdist_sha256: String,
+}
+
 /// The wheel cache under a cache root.
 #[derive(Debug, Clone)]
 pub struct WheelCache {
@@ -35,6 +48,11 @@ impl WheelCache {
         Self {
             wheels: root.join("wheels"),
         }
+    }
+
+    /// The cache root (the wheels are in its `wheels/`).
+    pub fn root(&self) -> &Path {
+        self.wheels.parent().unwrap_or(Path::new("."))
     }
 
     /// The directory holding the wheels (for messages).

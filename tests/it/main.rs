@@ -19,5 +19,6 @@ mod jwt_gateway;
 mod messages;
 mod output;
 mod reproducible;
+mod sdist_build;
 mod serve_limits;
 mod serve_load;
