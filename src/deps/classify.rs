@@ -232,18 +232,35 @@ fn drop_advice(chain: &[String]) -> String {
     }
 }
 
-/// `tag cp313-cp313-manylinux_2_17_x86_64 (markupsafe-...whl) and 12 more`: the example
-/// is a wheel for the runtime's own Python (cp313) when there is one, else the first.
-fn offending_tags(files: &[String]) -> String {
-    let Some(first) = files.first() else {
-        return "no files".to_string();
-    };
+/// `tag cp313-cp313-manylinux_2_17_x86_64`: the tag of [`example_wheel`], alone (the
+/// same text for every version with such wheels, so versions can be grouped by it).
+pub fn example_tag(files: &[String]) -> String {
+    match example_wheel(files) {
+        Some(file) => format!(
+            "tag {}",
+            WheelFilename::parse(file).map_or_else(|| file.clone(), |w| w.tag())
+        ),
+        None => "no files".to_string(),
+    }
+}
+
+/// The wheel to show for a set of platform wheels: one for the runtime's own Python
+/// (cp313) when there is one, else the first.
+fn example_wheel(files: &[String]) -> Option<&String> {
     let for_runtime = |file: &&String| {
         WheelFilename::parse(file).is_some_and(|w| {
             w.python.iter().any(|t| t == "cp313") && w.abi.iter().any(|a| a == "cp313")
         })
     };
-    let first = files.iter().find(for_runtime).unwrap_or(first);
+    files.iter().find(for_runtime).or(files.first())
+}
+
+/// `tag cp313-cp313-manylinux_2_17_x86_64 (markupsafe-...whl) and 12 more`: the example
+/// is a wheel for the runtime's own Python (cp313) when there is one, else the first.
+fn offending_tags(files: &[String]) -> String {
+    let Some(first) = example_wheel(files) else {
+        return "no files".to_string();
+    };
     let tag = WheelFilename::parse(first)
         .map(|w| w.tag())
         .unwrap_or_else(|| first.clone());

@@ -970,6 +970,9 @@ impl<'a> Provider<'a> {
     fn skip_reason(&self, name: &PackageName, version: &Version, status: &Status) -> String {
         match status {
             Status::Rejected(rejection @ Rejection::SdistBuild { .. }) => rejection.reason(),
+            Status::Rejected(Rejection::PlatformWheels { files }) => {
+                super::classify::example_tag(files)
+            }
             Status::Rejected(rejection) => rejection.offending(),
             Status::Substituted(substitute) => format!("substituted by the {}", substitute.by),
             Status::Pure { .. } | Status::Built { .. } => {
@@ -1001,13 +1004,15 @@ impl<'a> Provider<'a> {
     /// Dependencies of a version that have no pure version in the range it asks for.
     fn blockers(&self, name: &PackageName, version: &Version) -> Vec<String> {
         let edges = self.edges.borrow();
-        let Some(deps) = edges.get(&(Node::Base(name.clone()), version.clone())) else {
-            return Vec::new();
-        };
+        // The version's own dependencies and those of its extras that were asked for.
+        let deps = edges.iter().filter(|((node, v), _)| {
+            v == version && matches!(node, Node::Base(n) | Node::Extra(n, _) if n == name)
+        });
         let statuses = self.statuses.borrow();
-        deps.iter()
+        let mut blockers: Vec<String> = deps
+            .flat_map(|(_, deps)| deps.iter())
             .filter_map(|(node, range)| match node {
-                Node::Base(dep) => Some((dep, range)),
+                Node::Base(dep) if dep != name => Some((dep, range)),
                 _ => None,
             })
             .filter(|(dep, range)| {
@@ -1019,7 +1024,10 @@ impl<'a> Provider<'a> {
                 !known.is_empty() && known.iter().all(|s| matches!(s, Status::Rejected(_)))
             })
             .map(|(dep, _)| dep.to_string())
-            .collect()
+            .collect();
+        blockers.sort();
+        blockers.dedup();
+        blockers
     }
 
     fn solver_error(&self, err: PubGrubError<Self>) -> anyhow::Error {

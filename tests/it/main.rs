@@ -10,6 +10,7 @@ mod build_cli;
 mod crypto;
 mod deps_cli;
 mod deps_end_to_end;
+mod deps_fallback;
 mod deps_install;
 mod deps_resolve;
 mod files;
