@@ -132,7 +132,7 @@ impl WheelCache {
         }
     }
 
-    /// Every cached wheel of a package.
+    /// Every cached wheel (and sdist) of a package.
     pub fn list(&self, name: &PackageName) -> Vec<CachedWheel> {
         let mut out = Vec::new();
         let Ok(slots) = std::fs::read_dir(self.wheels.join(name.as_ref())) else {
@@ -145,7 +145,11 @@ impl WheelCache {
             };
             for file in files.flatten() {
                 let filename = file.file_name().to_string_lossy().into_owned();
-                if filename.ends_with(".whl") {
+                // Sdists too: an offline run builds (or finds the build of) them again.
+                if [".whl", ".tar.gz", ".zip"]
+                    .iter()
+                    .any(|ext| filename.ends_with(ext))
+                {
                     let origin =
                         std::fs::read_to_string(slot.path().join(format!("{filename}.origin")))
                             .ok();

@@ -2,16 +2,43 @@
 //! Wasmtime, with exactly three host directories preopened: the source tree at `/src`,
 //! the output directory at `/out` and a scratch directory at `/tmp`. Nothing else of the
 //! host is visible: no other files, no host environment (only `env`), no network, and no
-//! way to start a process.
+//! way to start a process. A run is stopped after its time limit and may use at most
+//! [`MEMORY_LIMIT`] of linear memory.
 
 use anyhow::{Context, Result};
-use wasmtime::{Linker, Module, Store};
+use std::sync::mpsc;
+use std::time::Duration;
+use wasmtime::{Config, Engine, Linker, Module, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 /// What the backend may print before the rest is dropped.
 const OUTPUT_LIMIT: usize = 4 << 20;
+
+/// How long one build may run by default (a pure build takes seconds; this only stops a
+/// hang); `PYEDGE_SDIST_TIME_LIMIT` (seconds) overrides it.
+pub const TIME_LIMIT: Duration = Duration::from_secs(600);
+
+/// The environment variable that sets the time limit in seconds.
+pub const TIME_LIMIT_ENV: &str = "PYEDGE_SDIST_TIME_LIMIT";
+
+/// The time limit: `PYEDGE_SDIST_TIME_LIMIT` seconds when set to a number, else
+/// [`TIME_LIMIT`].
+pub fn time_limit() -> Duration {
+    std::env::var(TIME_LIMIT_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(TIME_LIMIT, Duration::from_secs)
+}
+
+/// Most linear memory the interpreter may grow to.
+pub const MEMORY_LIMIT: usize = 1 << 30;
+
+struct Sandbox {
+    wasi: WasiP1Ctx,
+    limits: StoreLimits,
+}
 
 /// How a sandboxed run ended.
 #[derive(Debug, Clone)]
@@ -22,7 +49,8 @@ pub struct SandboxRun {
     pub output: String,
 }
 
-/// Run `module` (a runtime module with an embedded bundle) to the end of `_start`.
+/// Run `module` (a runtime module with an embedded bundle) to the end of `_start`, or
+/// until the time limit.
 pub fn run(
     module: &[u8],
     src: &std::path::Path,
@@ -30,7 +58,12 @@ pub fn run(
     tmp: &std::path::Path,
     env: &[(String, String)],
 ) -> Result<SandboxRun> {
-    let engine = crate::engine::build_engine()?;
+    let limit = time_limit();
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config.wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Disable);
+    crate::engine::enable_compilation_cache(&mut config);
+    let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
     let module = Module::new(&engine, module)
         .map_err(anyhow::Error::from)
         .context("compiling the sdist build sandbox")?;
@@ -48,10 +81,17 @@ pub fn run(
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot preopen {}", host.display()))?;
     }
-    let ctx: WasiP1Ctx = builder.build_p1();
-    let mut store = Store::new(&engine, ctx);
-    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
-    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx| cx).map_err(anyhow::Error::from)?;
+    let sandbox = Sandbox {
+        wasi: builder.build_p1(),
+        limits: StoreLimitsBuilder::new().memory_size(MEMORY_LIMIT).build(),
+    };
+    let mut store = Store::new(&engine, sandbox);
+    store.limiter(|sandbox| &mut sandbox.limits);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_trap();
+    let mut linker: Linker<Sandbox> = Linker::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |sandbox| &mut sandbox.wasi)
+        .map_err(anyhow::Error::from)?;
     let instance = linker
         .instantiate(&mut store, &module)
         .map_err(anyhow::Error::from)
@@ -59,11 +99,30 @@ pub fn run(
     let start = instance
         .get_typed_func::<(), ()>(&mut store, "_start")
         .map_err(anyhow::Error::from)?;
-    let ended = match start.call(&mut store, ()) {
+    // The watchdog ends the run at the time limit unless the run ends first.
+    let (done, finished) = mpsc::channel::<()>();
+    let watchdog = {
+        let engine = engine.clone();
+        std::thread::spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(limit) {
+                engine.increment_epoch();
+            }
+        })
+    };
+    let result = start.call(&mut store, ());
+    drop(done);
+    let _ = watchdog.join();
+    let ended = match result {
         Ok(()) => "exit status 0".to_string(),
-        Err(err) => match err.downcast_ref::<I32Exit>() {
-            Some(exit) => format!("exit status {}", exit.0),
-            None => format!("trapped: {err:#}"),
+        Err(err) => match (err.downcast_ref::<I32Exit>(), err.downcast_ref::<Trap>()) {
+            (Some(exit), _) => format!("exit status {}", exit.0),
+            (None, Some(Trap::Interrupt)) => {
+                format!(
+                    "stopped after the time limit of {} s ({TIME_LIMIT_ENV})",
+                    limit.as_secs()
+                )
+            }
+            (None, _) => format!("trapped: {err:#}"),
         },
     };
     drop(store);

@@ -277,6 +277,23 @@ fn apps_using_them_run_inside_the_component() {
         std::fs::read(&wasm).unwrap(),
         std::fs::read(&again).unwrap()
     );
+
+    // Offline, the cached sdists and their builds are enough.
+    let offline = dir.join("offline.wasm");
+    sandboxed_pyedge()
+        .args([
+            "build",
+            dir.to_str().unwrap(),
+            "-o",
+            offline.to_str().unwrap(),
+        ])
+        .arg("--offline")
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(&wasm).unwrap(),
+        std::fs::read(&offline).unwrap()
+    );
 }
 
 /// `name-1.0.tar.gz`: a project `name` whose `setup.py` declares `ext_modules` that are
@@ -378,5 +395,30 @@ fn compiling_build_backends_are_refused_by_name() {
         .args(["--index-url", &index.url()])
         .assert()
         .code(4)
-        .stderr_has("mesonish 1.0: its sdist is built with meson-python, which compiles code");
+        .stderr_has("mesonish 1.0: no wheel, only a source distribution (sdist-only), and its sdist is built with meson-python, which compiles code");
+}
+
+#[test]
+fn a_build_that_hangs_is_stopped_at_the_time_limit() {
+    let _serial = serial();
+    let index = index();
+    let setup = "while True:\n    pass\n";
+    index.add_file(
+        "hangs",
+        "hangs-1.0.tar.gz",
+        test_sdist("hangs", SETUPTOOLS, setup),
+    );
+    let dir = app("sdist-hangs", "hangs\n", "import hangs\n");
+    let started = std::time::Instant::now();
+    sandboxed_pyedge()
+        .args(["check-deps", dir.to_str().unwrap()])
+        .args(["--index-url", &index.url()])
+        .env("PYEDGE_SDIST_TIME_LIMIT", "3")
+        .assert()
+        .code(4)
+        .stderr_has(
+            "hangs 1.0: no wheel, only a source distribution (sdist-only), and the pure build",
+        )
+        .stderr_has("stopped after the time limit of 3 s (PYEDGE_SDIST_TIME_LIMIT)");
+    assert!(started.elapsed() < std::time::Duration::from_secs(120));
 }
