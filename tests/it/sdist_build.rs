@@ -21,6 +21,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("msgpack", "msgpack-", ".tar.gz"),
     ("setuptools", "setuptools-", ".whl"),
     ("cython", "cython-", ".whl"),
+    ("flit-core", "flit_core-", ".whl"),
 ];
 
 /// The three packages and the versions pinned in scripts/test-wheels.txt.
@@ -299,22 +300,26 @@ fn apps_using_them_run_inside_the_component() {
 /// `name-1.0.tar.gz`: a project `name` whose `setup.py` declares `ext_modules` that are
 /// not optional, and a `[build-system]` as given.
 fn test_sdist(name: &str, build_system: &str, setup_py: &str) -> Vec<u8> {
-    let files = [
-        ("pyproject.toml", build_system.to_string()),
-        ("setup.py", setup_py.to_string()),
-        (
-            &format!("{name}/__init__.py") as &str,
-            "from ._core import add\n".to_string(),
-        ),
-        (
-            &format!("{name}/_core.c") as &str,
-            "#include <Python.h>\n/* a required accelerator */\n".to_string(),
-        ),
-        (
-            "PKG-INFO",
-            format!("Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"),
-        ),
-    ];
+    sdist_of(
+        name,
+        &[
+            ("pyproject.toml", build_system),
+            ("setup.py", setup_py),
+            (&format!("{name}/__init__.py"), "from ._core import add\n"),
+            (
+                &format!("{name}/_core.c"),
+                "#include <Python.h>\n/* a required accelerator */\n",
+            ),
+            (
+                "PKG-INFO",
+                &format!("Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"),
+            ),
+        ],
+    )
+}
+
+/// `name-1.0.tar.gz` holding `files` under `name-1.0/`.
+fn sdist_of(name: &str, files: &[(&str, &str)]) -> Vec<u8> {
     let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
         Vec::new(),
         flate2::Compression::default(),
@@ -421,4 +426,45 @@ fn a_build_that_hangs_is_stopped_at_the_time_limit() {
         )
         .stderr_has("stopped after the time limit of 3 s (PYEDGE_SDIST_TIME_LIMIT)");
     assert!(started.elapsed() < std::time::Duration::from_secs(120));
+}
+
+#[test]
+fn an_sdist_only_project_builds_with_flit_core_too() {
+    let _serial = serial();
+    let index = index();
+    let pyproject = "[build-system]\nrequires = [\"flit_core>=3.2,<5\"]\n\
+                     build-backend = \"flit_core.buildapi\"\n\n[project]\nname = \"flitpkg\"\n\
+                     version = \"1.0\"\ndescription = \"A pure package built with flit\"\n";
+    let module = "def hello(name):\n    return f\"hello {name}\"\n";
+    let sdist = sdist_of(
+        "flitpkg",
+        &[
+            ("pyproject.toml", pyproject),
+            ("flitpkg/__init__.py", module),
+            (
+                "PKG-INFO",
+                "Metadata-Version: 2.1\nName: flitpkg\nVersion: 1.0\n",
+            ),
+        ],
+    );
+    index.add_file("flitpkg", "flitpkg-1.0.tar.gz", sdist);
+    let source = "import flitpkg\n\ndef main():\n    print(flitpkg.hello(\"edge\"))\n";
+    let dir = app("sdist-flit", "flitpkg\n", source);
+    let doc = check_deps_json(&dir, &index);
+    let package = &doc["packages"][0];
+    assert_eq!(package["verdict"], "built pure from sdist", "{doc:#}");
+    assert_eq!(package["wheel"], "flitpkg-1.0-py3-none-any.whl", "{doc:#}");
+    let wasm = dir.join("app.wasm");
+    sandboxed_pyedge()
+        .args(["build", dir.to_str().unwrap(), "-o", wasm.to_str().unwrap()])
+        .args(["--index-url", &index.url()])
+        .assert()
+        .success();
+    let run = run_component(&wasm, &[], &[]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "hello edge\n"),
+        "{}",
+        run.stderr
+    );
 }
