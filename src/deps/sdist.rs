@@ -764,6 +764,46 @@ mod tests {
     }
 
     #[test]
+    fn wheel_metadata_gets_one_pure_tag() {
+        let text = "Wheel-Version: 1.0\nGenerator: bdist_wheel\nRoot-Is-Purelib: false\n\
+                    Tag: cp313-cp313-manylinux_2_17_x86_64\nTag: cp313-cp313-manylinux2014_x86_64\n";
+        assert_eq!(
+            pure_wheel_metadata(text),
+            "Wheel-Version: 1.0\nGenerator: bdist_wheel\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        );
+        assert_eq!(
+            pure_wheel_metadata("Wheel-Version: 1.0\n"),
+            "Wheel-Version: 1.0\nTag: py3-none-any\n"
+        );
+    }
+
+    #[test]
+    fn a_failed_build_is_about_the_extension_only_with_compiled_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
+        std::fs::write(dir.path().join("pkg/__init__.py"), "").unwrap();
+        let result = DriverResult {
+            error: Some("SystemExit: error: [Errno 58] wasi does not support processes.".into()),
+            traceback: Some("  File \"build_ext.py\", line 1\n".into()),
+            ..DriverResult::default()
+        };
+        assert!(matches!(
+            build_failure(&result, "", dir.path()),
+            SdistFailure::Failed { .. }
+        ));
+        std::fs::write(dir.path().join("pkg/_speedups.c"), "").unwrap();
+        match build_failure(&result, "", dir.path()) {
+            SdistFailure::ExtensionRequired { detail } => {
+                assert_eq!(
+                    detail,
+                    "SystemExit: error: [Errno 58] wasi does not support processes."
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn normalize_refuses_another_project() {
         let raw = wheel_bytes(&[("a/__init__.py", b"")]);
         let name = PackageName::from_str("markupsafe").unwrap();
