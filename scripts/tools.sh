@@ -25,7 +25,8 @@ ensure_wasmtime_cli() {
 }
 
 # Print the directory holding the hash-pinned wheels of scripts/test-wheels.txt,
-# downloading them from PyPI on first use (the tests serve them from a local index).
+# downloading them from PyPI on first use (the tests serve them from a local index). The
+# file's own `--no-binary` line makes pip take the sdists of the projects it names.
 ensure_test_wheels() {
     local root pins dir
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

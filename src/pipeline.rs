@@ -92,6 +92,9 @@ pub struct BuildOutcome {
     pub left_out: Vec<String>,
     /// Dependencies pyedge's own build stands in for (see `deps::substitute`).
     pub substituted: Vec<String>,
+    /// What the dependency resolution wants the user to know: older versions chosen and
+    /// why, wheels built pure from sdists.
+    pub notes: Vec<String>,
     /// App files left out because they look like credentials: (file, why).
     pub skipped_secrets: Vec<(String, String)>,
     /// SHA-256 of the component.
@@ -151,7 +154,7 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         .into());
     }
     let app_files = reporter.stage("select files", || select_app_files(&app))?;
-    let (deps, substituted) =
+    let (deps, substituted, notes) =
         reporter.stage("dependencies", || install_dependencies(&opts.deps))?;
     let prune_table = world.prune_table()?;
     let (sdk, stdlib) = reporter.stage("plan stdlib", || {
@@ -277,6 +280,7 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         interface,
         left_out: bundle.left_out.clone(),
         substituted,
+        notes,
         skipped_secrets: app_files
             .skipped_secrets
             .iter()
@@ -296,10 +300,12 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
 /// Resolve (or read the lock) and unpack every pure wheel; none when the app declares
 /// no dependencies. A substituted package comes with no files (pyedge bundles its own
 /// build when it is a dependency); its name, version and substitute are also returned
-/// for the summary.
-fn install_dependencies(opts: &DepsOptions) -> Result<(Vec<DependencyFiles>, Vec<String>)> {
+/// for the summary, with the resolution's notes.
+fn install_dependencies(
+    opts: &DepsOptions,
+) -> Result<(Vec<DependencyFiles>, Vec<String>, Vec<String>)> {
     let Some(resolved) = resolve_for_build(opts)? else {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok((Vec::new(), Vec::new(), Vec::new()));
     };
     let files = resolved
         .packages
@@ -318,7 +324,11 @@ fn install_dependencies(opts: &DepsOptions) -> Result<(Vec<DependencyFiles>, Vec
         version: s.version,
         files: Vec::new(),
     });
-    Ok((files.into_iter().chain(stand_ins).collect(), substituted))
+    Ok((
+        files.into_iter().chain(stand_ins).collect(),
+        substituted,
+        resolved.notes,
+    ))
 }
 
 fn read_entry(app: &AppConfig) -> Result<String> {

@@ -90,6 +90,11 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<()> {
              [tool.pyedge] allow-secrets if it is meant to ship"
         ));
     }
+    if !printer.json() {
+        for note in &outcome.notes {
+            printer.note(&format!("note: {note}\n"));
+        }
+    }
     if printer.json() {
         let mut doc = serde_json::to_value(&outcome)?;
         doc["ok"] = serde_json::Value::Bool(true);

@@ -22,6 +22,19 @@ pub struct LocalWheel {
     pub sha256: String,
 }
 
+/// A pure wheel pyedge built from an sdist (see `deps::sdist`), verified and cached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltWheel {
+    /// The wheel's file name (`markupsafe-3.0.4-py3-none-any.whl`).
+    pub filename: String,
+    /// The wheel in the cache, with its sha256.
+    pub wheel: LocalWheel,
+    /// The sdist's file name.
+    pub sdist: String,
+    /// The sdist's sha256.
+    pub sdist_sha256: String,
+}
+
 /// The wheel cache under a cache root.
 #[derive(Debug, Clone)]
 pub struct WheelCache {
@@ -35,6 +48,11 @@ impl WheelCache {
         Self {
             wheels: root.join("wheels"),
         }
+    }
+
+    /// The cache root (the wheels are in its `wheels/`).
+    pub fn root(&self) -> &Path {
+        self.wheels.parent().unwrap_or(Path::new("."))
     }
 
     /// The directory holding the wheels (for messages).
@@ -114,7 +132,7 @@ impl WheelCache {
         }
     }
 
-    /// Every cached wheel of a package.
+    /// Every cached wheel (and sdist) of a package.
     pub fn list(&self, name: &PackageName) -> Vec<CachedWheel> {
         let mut out = Vec::new();
         let Ok(slots) = std::fs::read_dir(self.wheels.join(name.as_ref())) else {
@@ -127,7 +145,11 @@ impl WheelCache {
             };
             for file in files.flatten() {
                 let filename = file.file_name().to_string_lossy().into_owned();
-                if filename.ends_with(".whl") {
+                // Sdists too: an offline run builds (or finds the build of) them again.
+                if [".whl", ".tar.gz", ".zip"]
+                    .iter()
+                    .any(|ext| filename.ends_with(ext))
+                {
                     let origin =
                         std::fs::read_to_string(slot.path().join(format!("{filename}.origin")))
                             .ok();

@@ -32,6 +32,75 @@ pub enum Rejection {
         /// What is wrong with its archive.
         problem: ArchiveProblem,
     },
+    /// An older version chosen as a fallback declares no `Requires-Python` and does not
+    /// import on the runtime.
+    DoesNotImport {
+        /// The wheel's file name.
+        wheel: String,
+        /// The module whose import failed.
+        module: String,
+        /// The exception.
+        detail: String,
+    },
+    /// Only native wheels, and no pure wheel could be built from the sdist.
+    SdistBuild {
+        /// The sdist's file name.
+        sdist: String,
+        /// The version's platform-specific wheels (none for an sdist-only version).
+        wheels: Vec<String>,
+        /// Why its build gave no pure wheel.
+        failure: SdistFailure,
+    },
+}
+
+/// Why an sdist did not give a pure wheel (see `deps::sdist`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+// Each variant's doc says what its fields hold.
+#[allow(missing_docs)]
+pub enum SdistFailure {
+    /// The build tried to compile its C extension and could not do without it.
+    ExtensionRequired { detail: String },
+    /// A build backend that compiles code (meson-python, maturin, scikit-build).
+    Backend { backend: String },
+    /// A build requirement has no pure wheel in the sources.
+    BuildRequirement { detail: String },
+    /// The backend failed for another reason.
+    Failed { detail: String },
+    /// A public top-level module of the wheel does not import in the runtime.
+    Import { module: String, detail: String },
+    /// The sdist or the wheel it gave is malformed or unsafe.
+    Invalid { detail: String },
+}
+
+impl std::fmt::Display for SdistFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ExtensionRequired { detail } => write!(
+                f,
+                "its C extension is required: the pure build from its sdist in pyedge's WASI \
+                 runtime tried to compile it ({detail})"
+            ),
+            Self::Backend { backend } => write!(
+                f,
+                "its sdist is built with {backend}, which compiles code and cannot make a pure wheel"
+            ),
+            Self::BuildRequirement { detail } => write!(
+                f,
+                "its sdist cannot be built: a build requirement is not available as a pure \
+                 wheel ({detail})"
+            ),
+            Self::Failed { detail } => write!(
+                f,
+                "the pure build from its sdist in pyedge's WASI runtime failed ({detail})"
+            ),
+            Self::Import { module, detail } => write!(
+                f,
+                "the wheel built pure from its sdist does not import in the WASI runtime \
+                 (`import {module}`: {detail})"
+            ),
+            Self::Invalid { detail } => write!(f, "its sdist cannot be built: {detail}"),
+        }
+    }
 }
 
 impl Rejection {
@@ -45,12 +114,24 @@ impl Rejection {
             Self::NativeCode { .. } => "native-code-inside",
             Self::NotPurelib { .. } => "not-purelib",
             Self::BadArchive { .. } => "bad-archive",
+            Self::DoesNotImport { .. } => "does-not-import",
+            Self::SdistBuild { failure, .. } => match failure {
+                SdistFailure::ExtensionRequired { .. } => "extension-required",
+                SdistFailure::Backend { .. } => "unsupported-build-backend",
+                SdistFailure::BuildRequirement { .. } => "build-requirement-not-pure",
+                SdistFailure::Failed { .. } => "sdist-build-failed",
+                SdistFailure::Import { .. } => "built-wheel-does-not-import",
+                SdistFailure::Invalid { .. } => "bad-sdist",
+            },
         }
     }
 
     /// Whether the reason is about compiled code or packaging, not the Python version.
     pub fn is_about_purity(&self) -> bool {
-        !matches!(self, Self::RequiresPython { .. })
+        !matches!(
+            self,
+            Self::RequiresPython { .. } | Self::DoesNotImport { .. }
+        )
     }
 
     /// One sentence saying why.
@@ -73,6 +154,22 @@ impl Rejection {
                 "{wheel} says Root-Is-Purelib: false (it installs as platform-specific code)"
             ),
             Self::BadArchive { wheel, problem } => format!("{wheel}: {problem}"),
+            Self::DoesNotImport {
+                wheel,
+                module,
+                detail,
+            } => format!(
+                "{wheel} declares no Requires-Python and `import {module}` fails on the \
+                 runtime's Python {PYTHON_FULL_VERSION} ({detail})"
+            ),
+            Self::SdistBuild {
+                wheels, failure, ..
+            } if wheels.is_empty() => {
+                format!("no wheel, only a source distribution (sdist-only), and {failure}")
+            }
+            Self::SdistBuild { failure, .. } => {
+                format!("only platform-specific wheels (compiled code), and {failure}")
+            }
         }
     }
 
@@ -87,25 +184,34 @@ impl Rejection {
             Self::NativeCode { files, .. } => format!("file {}", list_some(files)),
             Self::NotPurelib { wheel } => format!("{wheel}: WHEEL has Root-Is-Purelib: false"),
             Self::BadArchive { wheel, .. } => format!("file {wheel}"),
+            Self::SdistBuild { sdist, wheels, .. } if wheels.is_empty() => format!("file {sdist}"),
+            Self::SdistBuild { sdist, wheels, .. } => {
+                format!("{}; file {sdist}", offending_tags(wheels))
+            }
+            Self::DoesNotImport { module, .. } => format!("import {module} fails"),
         }
     }
 
     /// What the user can do about it, given the chain that pulled the package in.
     pub fn hint(&self, name: &str, version: &str, chain: &[String]) -> String {
         let drop = drop_advice(chain);
-        match self {
-            Self::SdistOnly { .. } => format!(
+        let sdist_only = || {
+            format!(
                 "if {name} is pure Python, build its wheel (`pip wheel --no-deps {name}=={version}`) \
                  and pass that directory with --find-links; otherwise choose a pure-Python \
                  alternative{drop}"
-            ),
-            Self::RequiresPython { .. } => {
+            )
+        };
+        match self {
+            Self::SdistOnly { .. } => sdist_only(),
+            Self::SdistBuild { wheels, .. } if wheels.is_empty() => sdist_only(),
+            Self::RequiresPython { .. } | Self::DoesNotImport { .. } => {
                 format!("pin a version of {name} that supports Python 3.13{drop}")
             }
             Self::NativeCode { .. } | Self::NotPurelib { .. } | Self::BadArchive { .. } => {
                 format!("pin another version of {name}, or choose a pure-Python alternative{drop}")
             }
-            Self::PlatformWheels { .. } | Self::NoPython3Wheel { .. } => {
+            Self::PlatformWheels { .. } | Self::NoPython3Wheel { .. } | Self::SdistBuild { .. } => {
                 format!("choose a pure-Python alternative{drop}")
             }
         }
@@ -126,9 +232,33 @@ fn drop_advice(chain: &[String]) -> String {
     }
 }
 
-/// `tag cp39-abi3-manylinux_2_28_x86_64 (cryptography-...whl) and 12 more`.
+/// `tag cp313-cp313-manylinux_2_17_x86_64`: the tag of [`example_wheel`], alone (the
+/// same text for every version with such wheels, so versions can be grouped by it).
+pub fn example_tag(files: &[String]) -> String {
+    match example_wheel(files) {
+        Some(file) => format!(
+            "tag {}",
+            WheelFilename::parse(file).map_or_else(|| file.clone(), |w| w.tag())
+        ),
+        None => "no files".to_string(),
+    }
+}
+
+/// The wheel to show for a set of platform wheels: one for the runtime's own Python
+/// (cp313) when there is one, else the first.
+fn example_wheel(files: &[String]) -> Option<&String> {
+    let for_runtime = |file: &&String| {
+        WheelFilename::parse(file).is_some_and(|w| {
+            w.python.iter().any(|t| t == "cp313") && w.abi.iter().any(|a| a == "cp313")
+        })
+    };
+    files.iter().find(for_runtime).or(files.first())
+}
+
+/// `tag cp313-cp313-manylinux_2_17_x86_64 (markupsafe-...whl) and 12 more`: the example
+/// is a wheel for the runtime's own Python (cp313) when there is one, else the first.
 fn offending_tags(files: &[String]) -> String {
-    let Some(first) = files.first() else {
+    let Some(first) = example_wheel(files) else {
         return "no files".to_string();
     };
     let tag = WheelFilename::parse(first)
@@ -209,6 +339,30 @@ mod tests {
         assert_eq!(
             r.offending(),
             "tag cp39-abi3-manylinux_2_28_x86_64 (cryptography-44.0.0-cp39-abi3-manylinux_2_28_x86_64.whl)"
+        );
+    }
+
+    #[test]
+    fn the_example_tag_is_for_cp313_when_there_is_one() {
+        let r = Rejection::PlatformWheels {
+            files: vec![
+                "markupsafe-3.0.4-cp310-cp310-macosx_10_9_x86_64.whl".into(),
+                "markupsafe-3.0.4-cp313-cp313t-musllinux_1_2_x86_64.whl".into(),
+                "markupsafe-3.0.4-cp313-cp313-manylinux_2_17_x86_64.whl".into(),
+                "markupsafe-3.0.4-cp314-cp314-win_amd64.whl".into(),
+            ],
+        };
+        assert_eq!(
+            r.offending(),
+            "tag cp313-cp313-manylinux_2_17_x86_64 \
+             (markupsafe-3.0.4-cp313-cp313-manylinux_2_17_x86_64.whl) and 3 more"
+        );
+        let r = Rejection::PlatformWheels {
+            files: vec!["orjson-3.0-cp39-abi3-win_amd64.whl".into()],
+        };
+        assert_eq!(
+            r.offending(),
+            "tag cp39-abi3-win_amd64 (orjson-3.0-cp39-abi3-win_amd64.whl)"
         );
     }
 }

@@ -64,6 +64,12 @@ pub struct LockedPackage {
     pub sha256: String,
     /// How it was pulled in, from the app down.
     pub chain: Vec<String>,
+    /// The sdist pyedge built the wheel pure from (then `url`/`path` are the sdist's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sdist: Option<String>,
+    /// The sdist's sha256: it is fetched against this one and built again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sdist_sha256: Option<String>,
 }
 
 /// Read `pyedge.lock` from the app directory; a missing or invalid file exits 5.
@@ -160,6 +166,8 @@ mod tests {
                 path: None,
                 sha256: "ab".repeat(32),
                 chain: vec!["app".into(), "pyjwt".into()],
+                sdist: None,
+                sdist_sha256: None,
             }],
             substituted: vec![LockedSubstitute {
                 name: "cryptography".into(),

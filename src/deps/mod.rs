@@ -17,6 +17,10 @@ pub mod markers;
 pub mod report;
 pub mod requirements;
 pub mod resolve;
+#[cfg(feature = "host")]
+pub mod sandbox;
+#[cfg(feature = "host")]
+pub mod sdist;
 pub mod sources;
 pub mod substitute;
 pub mod wheel;
@@ -80,6 +84,8 @@ pub struct ResolvedPackage {
     pub source: String,
     /// How it was pulled in: `["app", "pyjwt[crypto]", "cryptography"]`.
     pub chain: Vec<String>,
+    /// The sdist the wheel was built pure from (its file name), when pyedge built it.
+    pub built_from: Option<String>,
 }
 
 /// The pure-Python wheels a build installs, sorted by name.
@@ -156,7 +162,7 @@ impl DepsReport {
                 _ => None,
             })
             .collect();
-        let packages = self
+        let packages: Vec<ResolvedPackage> = self
             .packages
             .into_iter()
             .filter_map(|outcome| match outcome.verdict {
@@ -168,14 +174,30 @@ impl DepsReport {
                     sha256: wheel.sha256,
                     source: file.location.to_string(),
                     chain: outcome.chain,
+                    built_from: None,
+                }),
+                Verdict::Built { sdist, built } => Some(ResolvedPackage {
+                    name: outcome.name.to_string(),
+                    version: outcome.version.to_string(),
+                    filename: built.filename,
+                    wheel_path: built.wheel.path,
+                    sha256: built.wheel.sha256,
+                    source: sdist.location.to_string(),
+                    chain: outcome.chain,
+                    built_from: Some(sdist.filename),
                 }),
                 // pyedge's own package is bundled when imported (see bundle.rs).
                 Verdict::Rejected(_) | Verdict::Substituted(_) => None,
             })
             .collect();
+        let mut notes = self.notes;
+        notes.extend(packages.iter().filter_map(|p: &ResolvedPackage| {
+            let sdist = p.built_from.as_ref()?;
+            Some(report::built_note(&p.name, &p.version, sdist))
+        }));
         Ok(ResolvedSet {
             packages,
-            notes: self.notes,
+            notes,
             substituted,
         })
     }
@@ -267,8 +289,15 @@ pub fn lock_deps(opts: &DepsOptions) -> Result<Option<DepsReport>> {
 }
 
 fn locked_package(outcome: &Outcome, app_dir: &Path) -> Option<LockedPackage> {
-    let Verdict::Pure { file, wheel } = &outcome.verdict else {
-        return None;
+    let (file, wheel_name, sha256, sdist) = match &outcome.verdict {
+        Verdict::Pure { file, wheel } => (file, &file.filename, &wheel.sha256, None),
+        Verdict::Built { sdist, built } => (
+            sdist,
+            &built.filename,
+            &built.wheel.sha256,
+            Some((sdist.filename.clone(), built.sdist_sha256.clone())),
+        ),
+        Verdict::Rejected(_) | Verdict::Substituted(_) => return None,
     };
     let (url, path) = match &file.location {
         Location::Url(url) => (Some(url.clone()), None),
@@ -277,11 +306,13 @@ fn locked_package(outcome: &Outcome, app_dir: &Path) -> Option<LockedPackage> {
     Some(LockedPackage {
         name: outcome.name.to_string(),
         version: outcome.version.to_string(),
-        wheel: file.filename.clone(),
+        wheel: wheel_name.clone(),
         url,
         path,
-        sha256: wheel.sha256.clone(),
+        sha256: sha256.clone(),
         chain: outcome.chain.clone(),
+        sdist: sdist.as_ref().map(|(name, _)| name.clone()),
+        sdist_sha256: sdist.map(|(_, sha)| sha),
     })
 }
 
@@ -356,6 +387,7 @@ fn locked_substitute(locked: &LockedSubstitute) -> Result<Outcome> {
         version: pep440_rs::Version::from_str(&locked.version).map_err(|_| invalid())?,
         chain: locked.chain.clone(),
         verdict: Verdict::Substituted(substitute),
+        older: None,
     })
 }
 
@@ -382,6 +414,24 @@ fn locked_outcome(
         (None, Some(path)) => Location::Path(opts.app_dir.join(path)),
         (None, None) => return Err(invalid("no url or path")),
     };
+    if let (Some(sdist), Some(sdist_sha256)) = (&locked.sdist, &locked.sdist_sha256) {
+        let file = DistFile {
+            filename: sdist.clone(),
+            location,
+            sha256: Some(sdist_sha256.to_ascii_lowercase()),
+            requires_python: None,
+            yanked: false,
+            core_metadata: None,
+        };
+        let verdict = locked_build(locked, &name, &version, file, sources)?;
+        return Ok(Outcome {
+            name,
+            version,
+            chain: locked.chain.clone(),
+            verdict,
+            older: None,
+        });
+    }
     let file = DistFile {
         filename: locked.wheel.clone(),
         location,
@@ -400,5 +450,63 @@ fn locked_outcome(
         version,
         chain: locked.chain.clone(),
         verdict,
+        older: None,
     })
+}
+
+/// A locked wheel built from an sdist: the sdist is fetched against its locked sha256 and
+/// built again (or taken from the build cache); the wheel must be the locked bytes.
+#[cfg(feature = "host")]
+fn locked_build(
+    locked: &LockedPackage,
+    name: &PackageName,
+    version: &pep440_rs::Version,
+    file: DistFile,
+    sources: &Sources,
+) -> Result<Verdict> {
+    let sdist = sources.fetch_promised(name, &file, lock::LOCK_FILE)?;
+    let Some(builder) = &sources.sdist_builder else {
+        anyhow::bail!(
+            "{}: no sdist builder for `{}`",
+            lock::LOCK_FILE,
+            locked.name
+        );
+    };
+    let built = match builder.build(name, version, &file, &sdist, sources)? {
+        Ok(built) => built,
+        Err(failure) => {
+            return Ok(Verdict::Rejected(classify::Rejection::SdistBuild {
+                sdist: file.filename.clone(),
+                wheels: Vec::new(),
+                failure,
+            }))
+        }
+    };
+    if built.wheel.sha256 != locked.sha256.to_ascii_lowercase() {
+        let message = format!(
+            "{}: the wheel built pure from {} has sha256 {}, the lock says {}; \
+             run `pyedge lock` again",
+            lock::LOCK_FILE,
+            file.filename,
+            built.wheel.sha256,
+            locked.sha256
+        );
+        return Err(failure(Exit::Resolution, message));
+    }
+    Ok(Verdict::Built { sdist: file, built })
+}
+
+#[cfg(not(feature = "host"))]
+fn locked_build(
+    locked: &LockedPackage,
+    _: &PackageName,
+    _: &pep440_rs::Version,
+    _: DistFile,
+    _: &Sources,
+) -> Result<Verdict> {
+    anyhow::bail!(
+        "{}: `{}` is built from an sdist, which needs the host feature",
+        lock::LOCK_FILE,
+        locked.name
+    )
 }

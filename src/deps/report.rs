@@ -10,6 +10,17 @@ use serde_json::{json, Value};
 /// The arrow between links of a requirement chain.
 pub const CHAIN_ARROW: &str = " → ";
 
+/// The verdict shown for a wheel pyedge built pure from the version's sdist.
+pub const BUILT: &str = "built pure from sdist";
+
+/// The note `build` and `check-deps` print for a wheel built from an sdist.
+pub fn built_note(name: &str, version: &str, sdist: &str) -> String {
+    format!(
+        "{name} {version}: {BUILT} ({sdist}) in pyedge's WASI runtime: no pure wheel on the \
+         index, and it runs without its optional compiled code"
+    )
+}
+
 /// `app → pyjwt[crypto] → cryptography`.
 pub fn chain_text(chain: &[String]) -> String {
     chain.join(CHAIN_ARROW)
@@ -37,8 +48,12 @@ fn rejection_block(outcome: &Outcome) -> String {
         return String::new();
     };
     let (name, version) = (outcome.name.to_string(), outcome.version.to_string());
+    let older = match &outcome.older {
+        Some(older) => format!("\n  older:       {older}"),
+        None => String::new(),
+    };
     format!(
-        "{name} {version}: {}\n  required by: {}\n  offending:   {}\n  hint:        {}",
+        "{name} {version}: {}\n  required by: {}\n  offending:   {}{older}\n  hint:        {}",
         rejection.reason(),
         chain_text(&outcome.chain),
         rejection.offending(),
@@ -83,6 +98,10 @@ pub fn render_table(report: &DepsReport) -> String {
     for note in &report.notes {
         out.push_str(&format!("\nnote: {note}"));
     }
+    for (outcome, sdist) in built(report) {
+        let note = built_note(outcome.name.as_ref(), &outcome.version.to_string(), sdist);
+        out.push_str(&format!("\nnote: {note}"));
+    }
     for (outcome, substitute) in substituted(report) {
         out.push_str(&format!(
             "\nnote: {} {} is substituted by the {} (required by {}); it covers {}. \
@@ -96,13 +115,22 @@ pub fn render_table(report: &DepsReport) -> String {
     }
     let rejected = report.rejected().count();
     let total = report.packages.len();
-    out.push_str(&match (rejected, substituted(report).count()) {
-        (0, 0) => format!("\n{total} packages, all pure Python.\n"),
-        (0, n) => format!(
+    let built = built(report).count();
+    out.push_str(&match (rejected, substituted(report).count(), built) {
+        (0, 0, 0) => format!("\n{total} packages, all pure Python.\n"),
+        (0, n, 0) => format!(
             "\n{total} packages: {} pure Python, {n} substituted.\n",
             total - n
         ),
-        (n, _) => format!("\n{n} of {total} packages rejected.\n"),
+        (0, 0, b) => format!(
+            "\n{total} packages: {} pure Python, {b} {BUILT}.\n",
+            total - b
+        ),
+        (0, n, b) => format!(
+            "\n{total} packages: {} pure Python, {b} {BUILT}, {n} substituted.\n",
+            total - n - b
+        ),
+        (n, _, _) => format!("\n{n} of {total} packages rejected.\n"),
     });
     out
 }
@@ -112,6 +140,7 @@ fn table_row(outcome: &Outcome) -> [String; 5] {
         Verdict::Pure { file, .. } => ("pure".to_string(), file.filename.clone()),
         Verdict::Rejected(rejection) => ("REJECTED".to_string(), rejection.offending()),
         Verdict::Substituted(substitute) => ("substituted".to_string(), substitute.by.to_string()),
+        Verdict::Built { built, .. } => (BUILT.to_string(), built.filename.clone()),
     };
     [
         outcome.name.to_string(),
@@ -123,6 +152,13 @@ fn table_row(outcome: &Outcome) -> [String; 5] {
 }
 
 /// The packages pyedge stands in for, with their substitutes.
+fn built(report: &DepsReport) -> impl Iterator<Item = (&Outcome, &str)> {
+    report.packages.iter().filter_map(|o| match &o.verdict {
+        Verdict::Built { sdist, .. } => Some((o, sdist.filename.as_str())),
+        _ => None,
+    })
+}
+
 fn substituted(report: &DepsReport) -> impl Iterator<Item = (&Outcome, Substitute)> {
     report.packages.iter().filter_map(|o| match o.verdict {
         Verdict::Substituted(substitute) => Some((o, substitute)),
@@ -163,6 +199,7 @@ pub fn report_json(report: &DepsReport) -> Value {
         "packages": report.packages.iter().map(package_json).collect::<Vec<_>>(),
         "rejected": rejected,
         "substituted": substitutes,
+        "built": built(report).map(|(o, _)| o.name.to_string()).collect::<Vec<_>>(),
         "notes": report.notes,
     })
 }
@@ -180,6 +217,14 @@ fn package_json(outcome: &Outcome) -> Value {
             "source": file.location.to_string(),
             "sha256": wheel.sha256,
         }),
+        Verdict::Built { sdist, built } => json!({
+            "verdict": BUILT,
+            "wheel": built.filename,
+            "sha256": built.wheel.sha256,
+            "sdist": sdist.filename,
+            "sdist_sha256": built.sdist_sha256,
+            "source": sdist.location.to_string(),
+        }),
         Verdict::Substituted(substitute) => json!({
             "verdict": "substituted",
             "substitute": substitute.by,
@@ -193,6 +238,7 @@ fn package_json(outcome: &Outcome) -> Value {
                 "reason": rejection.reason(),
                 "offending": rejection.offending(),
                 "hint": rejection.hint(&name, &version, &outcome.chain),
+                "older_versions": outcome.older,
             })
         }
     };
@@ -226,6 +272,7 @@ pub fn empty_json(app_dir: &str) -> Value {
         "packages": [],
         "rejected": [],
         "substituted": [],
+        "built": [],
         "notes": [],
     })
 }

@@ -10,7 +10,7 @@
 //! Extras are separate solver packages (`pyjwt[crypto]`) that pin their base package to
 //! the same version, the usual PubGrub encoding.
 
-use super::cache::LocalWheel;
+use super::cache::{BuiltWheel, LocalWheel};
 use super::classify::{classify_wheel, Rejection};
 use super::index::DistFile;
 use super::markers::{target_environment, target_python};
@@ -69,6 +69,9 @@ pub enum Verdict {
     Rejected(Rejection),
     /// Replaced by pyedge's own build (see [`super::substitute`]): nothing installed.
     Substituted(Substitute),
+    /// Built pure from the version's sdist (see `super::sdist`): `sdist` is the file it
+    /// came from.
+    Built { sdist: DistFile, built: BuiltWheel },
 }
 
 /// One package of the resolved set.
@@ -82,6 +85,8 @@ pub struct Outcome {
     pub chain: Vec<String>,
     /// Pure or rejected.
     pub verdict: Verdict,
+    /// For a rejected package: why each older version looked at was not taken either.
+    pub older: Option<String>,
 }
 
 /// The resolved set, sorted by name, with notes about fallbacks.
@@ -96,12 +101,73 @@ pub struct Resolution {
 /// Resolve the app's active requirements against the sources.
 pub fn resolve(sources: &Sources, declared: &Declared) -> Result<Resolution> {
     let provider = Provider::new(sources, declared)?;
+    run_resolution(&provider)
+}
+
+/// Resolve an sdist's build requirements (`[build-system] requires`) to pure wheels from
+/// the same sources, without building any sdist for them: the files to install into the
+/// build sandbox, or why that cannot be done (a rejected requirement, one line).
+#[cfg(feature = "host")]
+pub fn resolve_build_requirements(
+    sources: &Sources,
+    what: &str,
+    requirements: &[Requirement],
+) -> Result<Result<Vec<crate::bundle::DependencyFiles>, String>> {
+    use super::requirements::{DeclaredRequirement, SourceOptions};
+    let declared = Declared {
+        app_name: what.to_string(),
+        file: std::path::PathBuf::from("pyproject.toml"),
+        requirements: requirements
+            .iter()
+            .map(|requirement| DeclaredRequirement {
+                requirement: requirement.clone(),
+                origin: format!("{what} requirements"),
+                hashes: Vec::new(),
+            })
+            .collect(),
+        sources: SourceOptions::default(),
+    };
+    let mut provider = Provider::new(sources, &declared)?;
+    provider.build_sdists = false;
+    let resolution = match run_resolution(&provider) {
+        Ok(resolution) => resolution,
+        Err(err) if crate::error::exit_code_of(&err) == Exit::Resolution => {
+            return Ok(Err(format!("{err:#}").replace('\n', " ")))
+        }
+        Err(err) => return Err(err),
+    };
+    let mut deps = Vec::new();
+    for outcome in resolution.packages {
+        let (name, version) = (outcome.name.to_string(), outcome.version.to_string());
+        match outcome.verdict {
+            Verdict::Pure { wheel, .. } => {
+                let files = super::wheel::install_files(&wheel.path)
+                    .map_err(|problem| anyhow::anyhow!("{name} {version}: {problem}"))?;
+                deps.push(crate::bundle::DependencyFiles {
+                    name,
+                    version,
+                    files,
+                });
+            }
+            Verdict::Rejected(rejection) => {
+                return Ok(Err(format!("{name} {version}: {}", rejection.reason())))
+            }
+            Verdict::Substituted(_) | Verdict::Built { .. } => {
+                return Ok(Err(format!("{name} {version} has no pure wheel")))
+            }
+        }
+    }
+    Ok(Ok(deps))
+}
+
+fn run_resolution(provider: &Provider<'_>) -> Result<Resolution> {
     let mut strict = provider.direct_requirements_have_pure_candidates()?;
     loop {
         let solution = provider.solve(&mut strict)?;
         // Wheels chosen on the strength of their metadata alone are checked now; a
-        // rejected one changes the picture, so solve again without it.
-        if provider.verify(&solution)? {
+        // rejected one changes the picture, so solve again without it. So does an older
+        // fallback version that declares no Requires-Python and does not import.
+        if provider.verify(&solution)? && provider.check_fallback_imports(&solution)? {
             return provider.outcome(solution);
         }
     }
@@ -122,10 +188,37 @@ enum Status {
         file: DistFile,
         wheel: Option<LocalWheel>,
         requires: Vec<Requirement>,
+        extras: Vec<ExtraName>,
+        /// Whether its metadata declares `Requires-Python` (an older version that does
+        /// not must import in the runtime before it is used as a fallback).
+        declares_python: bool,
     },
     Rejected(Rejection),
     /// pyedge's own build stands in for every version (no wheel is looked at).
     Substituted(Substitute),
+    /// Only native wheels, but a pure wheel was built from the sdist.
+    Built {
+        sdist: DistFile,
+        built: BuiltWheel,
+        requires: Vec<Requirement>,
+        extras: Vec<ExtraName>,
+    },
+}
+
+impl Status {
+    /// Whether a usable version defines `extra` (by `Provides-Extra`, or by a requirement
+    /// it activates); a rejected or substituted one is not asked.
+    fn defines_extra(&self, extra: &ExtraName) -> bool {
+        match self {
+            Status::Pure {
+                requires, extras, ..
+            }
+            | Status::Built {
+                requires, extras, ..
+            } => extras.contains(extra) || requires.iter().any(|r| activated(r, Some(extra))),
+            Status::Rejected(_) | Status::Substituted(_) => true,
+        }
+    }
 }
 
 /// The PubGrub provider: lists versions, classifies wheels, reads their dependencies.
@@ -144,6 +237,16 @@ struct Provider<'a> {
     edges: RefCell<HashMap<(Node, Version), Constraints>>,
     /// Second pass: rejected versions are offered as a last resort.
     tolerant: Cell<bool>,
+    /// Whether a version with only native wheels may be built pure from its sdist (not
+    /// while resolving an sdist's own build requirements).
+    build_sdists: bool,
+    /// Fallback versions already imported in the runtime (see `check_fallback_imports`).
+    import_checked: RefCell<HashSet<(PackageName, Version)>>,
+    /// The extras asked of each package (for the notes on versions without them).
+    requested_extras: RefCell<HashMap<PackageName, std::collections::BTreeSet<ExtraName>>>,
+    /// Packages whose sdist was already tried: one build per package and resolution, for
+    /// the newest version looked at (older ones would mostly fail the same way).
+    sdist_tried: RefCell<HashSet<PackageName>>,
 }
 
 /// Lets `anyhow` errors (with their exit codes) cross PubGrub.
@@ -190,6 +293,10 @@ impl<'a> Provider<'a> {
             statuses: RefCell::default(),
             edges: RefCell::default(),
             tolerant: Cell::new(false),
+            build_sdists: true,
+            requested_extras: RefCell::default(),
+            import_checked: RefCell::default(),
+            sdist_tried: RefCell::default(),
         })
     }
 
@@ -208,8 +315,10 @@ impl<'a> Provider<'a> {
                 .any(|version| {
                     listing[version]
                         .iter()
-                        .filter_map(|f| WheelFilename::parse(&f.filename))
-                        .any(|w| w.is_pure_tagged() && w.supports_target_python())
+                        .any(|f| match WheelFilename::parse(&f.filename) {
+                            Some(w) => w.is_pure_tagged() && w.supports_target_python(),
+                            None => self.can_build_sdists(),
+                        })
                 });
             if !any_pure {
                 return Ok(false);
@@ -290,14 +399,19 @@ impl<'a> Provider<'a> {
         }
         let listing = self.listing(name)?;
         let files = listing.get(version).map(Vec::as_slice).unwrap_or(&[]);
-        let status = Rc::new(self.evaluate(name, files)?);
+        let status = Rc::new(self.evaluate(name, version, files)?);
         self.statuses.borrow_mut().insert(key, status.clone());
         Ok(status)
     }
 
     /// Decide whether a version is usable: by its file names, then by its pure wheel's
     /// metadata or contents.
-    fn evaluate(&self, name: &PackageName, files: &[DistFile]) -> Result<Status> {
+    fn evaluate(
+        &self,
+        name: &PackageName,
+        version: &Version,
+        files: &[DistFile],
+    ) -> Result<Status> {
         if let Some(substitute) = substitute_for(name.as_ref()) {
             return Ok(Status::Substituted(substitute));
         }
@@ -316,7 +430,11 @@ impl<'a> Provider<'a> {
             })
             .collect();
         if pure.is_empty() {
-            return Ok(Status::Rejected(no_pure_wheel(&files)));
+            let rejection = no_pure_wheel(&files);
+            return match self.build_from_sdist(name, version, &files)? {
+                Some(built) => Ok(built),
+                None => Ok(Status::Rejected(rejection)),
+            };
         }
         let mut rejection = None;
         for file in pure {
@@ -342,6 +460,103 @@ impl<'a> Provider<'a> {
         ))
     }
 
+    /// Whether versions with only native wheels may be built from their sdists.
+    fn can_build_sdists(&self) -> bool {
+        #[cfg(feature = "host")]
+        {
+            self.build_sdists && self.sources.sdist_builder.is_some()
+        }
+        #[cfg(not(feature = "host"))]
+        {
+            false
+        }
+    }
+
+    /// Build a pure wheel from the version's sdist, the first time a version of this
+    /// package has no pure wheel; `None` when there is no sdist or it is not tried.
+    fn build_from_sdist(
+        &self,
+        name: &PackageName,
+        version: &Version,
+        files: &[&DistFile],
+    ) -> Result<Option<Status>> {
+        let Some(sdist) = files
+            .iter()
+            .find(|f| WheelFilename::parse(&f.filename).is_none())
+        else {
+            return Ok(None);
+        };
+        if !self.can_build_sdists() || !self.sdist_tried.borrow_mut().insert(name.clone()) {
+            return Ok(None);
+        }
+        if let Some(spec) = sdist
+            .requires_python
+            .as_deref()
+            .filter(|s| !python_supported(s))
+        {
+            return Ok(Some(Status::Rejected(Rejection::RequiresPython {
+                specifier: spec.to_string(),
+            })));
+        }
+        self.check_declared_hash(name, &sdist.filename, sdist.sha256.as_deref())?;
+        let local = self.sources.fetch(name, sdist)?;
+        self.check_declared_hash(name, &sdist.filename, Some(&local.sha256))?;
+        #[cfg(feature = "host")]
+        {
+            let builder = self.sources.sdist_builder.as_ref().expect("checked above");
+            let built = match builder.build(name, version, sdist, &local, self.sources)? {
+                Ok(built) => built,
+                Err(failure) => {
+                    let mut wheels: Vec<String> = files
+                        .iter()
+                        .filter(|f| WheelFilename::parse(&f.filename).is_some())
+                        .map(|f| f.filename.clone())
+                        .collect();
+                    wheels.sort();
+                    return Ok(Some(Status::Rejected(Rejection::SdistBuild {
+                        sdist: sdist.filename.clone(),
+                        wheels,
+                        failure,
+                    })));
+                }
+            };
+            let parsed = WheelFilename::parse(&built.filename).expect("a wheel name");
+            let info = match super::wheel::inspect_wheel(&built.wheel.path, &parsed) {
+                Ok(info) => info,
+                Err(problem) => {
+                    return Ok(Some(Status::Rejected(Rejection::BadArchive {
+                        wheel: built.filename.clone(),
+                        problem,
+                    })))
+                }
+            };
+            let pure = pure_status(
+                sdist,
+                None,
+                info.requires_python.as_deref(),
+                &info.requires_dist,
+                &info.provides_extra,
+            )?;
+            Ok(Some(match pure {
+                Ok(Status::Pure {
+                    requires, extras, ..
+                }) => Status::Built {
+                    sdist: (*sdist).clone(),
+                    built,
+                    requires,
+                    extras,
+                },
+                Ok(other) => other,
+                Err(rejection) => Status::Rejected(rejection),
+            }))
+        }
+        #[cfg(not(feature = "host"))]
+        {
+            let _ = (version, local);
+            Ok(None)
+        }
+    }
+
     /// Look at one pure-tagged wheel: through its metadata file (PEP 658) when the index
     /// has one, which is enough to resolve; else by downloading and classifying it.
     fn inspect(&self, name: &PackageName, file: &DistFile) -> Result<Result<Status, Rejection>> {
@@ -352,7 +567,14 @@ impl<'a> Provider<'a> {
                     .into_iter()
                     .next();
                 let requires_dist = header_values(&metadata, "Requires-Dist");
-                pure_status(file, None, requires_python.as_deref(), &requires_dist)
+                let provides_extra = header_values(&metadata, "Provides-Extra");
+                pure_status(
+                    file,
+                    None,
+                    requires_python.as_deref(),
+                    &requires_dist,
+                    &provides_extra,
+                )
             }
             None => self.inspect_wheel(name, file),
         }
@@ -366,12 +588,28 @@ impl<'a> Provider<'a> {
     ) -> Result<Result<Status, Rejection>> {
         let wheel = self.sources.fetch(name, file)?;
         self.check_declared_hash(name, &file.filename, Some(&wheel.sha256))?;
-        match classify_wheel(&wheel.path, &file.filename) {
+        let classified = match classify_wheel(&wheel.path, &file.filename) {
+            // A build requirement only runs inside the build sandbox, which can neither
+            // load nor start compiled code: setuptools' Windows launchers (`cli-64.exe`)
+            // are harmless there. Its tags and Root-Is-Purelib still have to say pure.
+            Err(Rejection::NativeCode { .. }) if !self.build_sdists => {
+                let parsed = WheelFilename::parse(&file.filename).expect("classified as a wheel");
+                super::wheel::inspect_wheel(&wheel.path, &parsed).map_err(|problem| {
+                    Rejection::BadArchive {
+                        wheel: file.filename.clone(),
+                        problem,
+                    }
+                })
+            }
+            classified => classified,
+        };
+        match classified {
             Ok(info) => pure_status(
                 file,
                 Some(wheel),
                 info.requires_python.as_deref(),
                 &info.requires_dist,
+                &info.provides_extra,
             ),
             Err(rejection) => Ok(Err(rejection)),
         }
@@ -395,6 +633,7 @@ impl<'a> Provider<'a> {
                 file,
                 wheel: None,
                 requires,
+                ..
             } = &*status
             else {
                 continue;
@@ -409,6 +648,84 @@ impl<'a> Provider<'a> {
                 .insert((name.clone(), version.clone()), Rc::new(checked));
         }
         Ok(unchanged)
+    }
+
+    /// Import each chosen fallback version (older than one looked at) that declares no
+    /// `Requires-Python` in the runtime, beside the other chosen wheels; `false` when one
+    /// failed (it is then rejected, and the set must be solved again).
+    fn check_fallback_imports(&self, solution: &HashMap<Node, Version>) -> Result<bool> {
+        #[cfg(feature = "host")]
+        {
+            let Some(builder) = self
+                .sources
+                .sdist_builder
+                .as_ref()
+                .filter(|_| self.build_sdists)
+            else {
+                return Ok(true);
+            };
+            let mut chosen: Vec<(&PackageName, &Version)> = solution
+                .iter()
+                .filter_map(|(node, version)| match node {
+                    Node::Base(name) => Some((name, version)),
+                    _ => None,
+                })
+                .collect();
+            chosen.sort();
+            let mut wheels = Vec::new();
+            for (name, version) in &chosen {
+                match &*self.status(name, version)? {
+                    Status::Pure {
+                        wheel: Some(wheel), ..
+                    } => wheels.push(wheel.path.clone()),
+                    Status::Built { built, .. } => wheels.push(built.wheel.path.clone()),
+                    _ => {}
+                }
+            }
+            let mut unchanged = true;
+            for (name, version) in chosen {
+                let status = self.status(name, version)?;
+                let Status::Pure {
+                    file,
+                    wheel: Some(wheel),
+                    declares_python: false,
+                    ..
+                } = &*status
+                else {
+                    continue;
+                };
+                if !self
+                    .import_checked
+                    .borrow_mut()
+                    .insert((name.clone(), version.clone()))
+                    || self.fallback_note(name, version).is_none()
+                {
+                    continue;
+                }
+                let others: Vec<&std::path::Path> = wheels
+                    .iter()
+                    .filter(|p| **p != wheel.path)
+                    .map(|p| p.as_path())
+                    .collect();
+                if let Err((module, detail)) = builder.import_check(&wheel.path, &others)? {
+                    let rejected = Status::Rejected(Rejection::DoesNotImport {
+                        wheel: file.filename.clone(),
+                        module,
+                        detail,
+                    });
+                    self.statuses
+                        .borrow_mut()
+                        .insert((name.clone(), version.clone()), Rc::new(rejected));
+                    unchanged = false;
+                }
+            }
+            Ok(unchanged)
+        }
+        #[cfg(not(feature = "host"))]
+        {
+            let _ = solution;
+            Ok(true)
+        }
     }
 
     /// Run the solver: strictly (pure versions only) while that can still succeed, else
@@ -448,12 +765,32 @@ impl<'a> Provider<'a> {
         Err(failure(Exit::Resolution, message))
     }
 
-    fn choose(&self, name: &PackageName, range: &VersionRange) -> Result<Option<Version>> {
+    /// The newest usable version in range; for an extra, only versions that define it
+    /// (a version without the extra would drop it silently).
+    fn choose(
+        &self,
+        name: &PackageName,
+        extra: Option<&ExtraName>,
+        range: &VersionRange,
+    ) -> Result<Option<Version>> {
         let listing = self.listing(name)?;
+        if let Some(extra) = extra {
+            self.requested_extras
+                .borrow_mut()
+                .entry(name.clone())
+                .or_default()
+                .insert(extra.clone());
+        }
         let mut fallback: Option<(Version, bool)> = None;
         for version in self.candidates(name, &listing, range) {
-            match &*self.status(name, &version)? {
-                Status::Pure { .. } | Status::Substituted(_) => return Ok(Some(version)),
+            let status = self.status(name, &version)?;
+            if extra.is_some_and(|extra| !status.defines_extra(extra)) {
+                continue;
+            }
+            match &*status {
+                Status::Pure { .. } | Status::Substituted(_) | Status::Built { .. } => {
+                    return Ok(Some(version))
+                }
                 Status::Rejected(rejection) => {
                     // Last resort: the newest version rejected for purity, else the newest.
                     let better = match &fallback {
@@ -482,7 +819,9 @@ impl<'a> Provider<'a> {
             deps.push((Node::Base(name.clone()), Ranges::singleton(version.clone())));
         }
         // A rejected version is a leaf: its own dependencies do not matter any more.
-        if let Status::Pure { requires, .. } = &*self.status(name, version)? {
+        if let Status::Pure { requires, .. } | Status::Built { requires, .. } =
+            &*self.status(name, version)?
+        {
             for requirement in requires.iter().filter(|r| activated(r, extra)) {
                 if requirement.name == *name && requirement.extras.is_empty() {
                     continue;
@@ -516,10 +855,18 @@ impl<'a> Provider<'a> {
                 }
                 Status::Rejected(rejection) => Verdict::Rejected(rejection.clone()),
                 Status::Substituted(substitute) => Verdict::Substituted(*substitute),
+                Status::Built { sdist, built, .. } => Verdict::Built {
+                    sdist: sdist.clone(),
+                    built: built.clone(),
+                },
             };
-            if matches!(verdict, Verdict::Pure { .. }) {
+            if matches!(verdict, Verdict::Pure { .. } | Verdict::Built { .. }) {
                 notes.extend(self.fallback_note(name, version));
             }
+            let older = match verdict {
+                Verdict::Rejected(_) => self.older_versions(name, version),
+                _ => None,
+            };
             let chain = chains
                 .get(node)
                 .cloned()
@@ -529,6 +876,7 @@ impl<'a> Provider<'a> {
                 version: version.clone(),
                 chain,
                 verdict,
+                older,
             });
         }
         packages.sort_by(|a, b| a.name.cmp(&b.name));
@@ -572,23 +920,40 @@ impl<'a> Provider<'a> {
     /// Say so when the chosen version is not the newest one looked at, and why the newer
     /// ones were skipped (runs of versions skipped for the same reason are grouped).
     fn fallback_note(&self, name: &PackageName, chosen: &Version) -> Option<String> {
+        let parts = self.skipped(name, |v| v > chosen);
+        if parts.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "{name}: using {chosen}, not the newest version: {}",
+            parts.join("; ")
+        ))
+    }
+
+    /// For a rejected package (its newest version): why each older version looked at was
+    /// not taken either, in one line; `None` when no older version was looked at.
+    fn older_versions(&self, name: &PackageName, rejected: &Version) -> Option<String> {
+        let parts = self.skipped(name, |v| v < rejected);
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
+    /// The versions of `name` looked at that `which` selects, newest first, grouped by why
+    /// they were skipped (at most three groups).
+    fn skipped(&self, name: &PackageName, which: impl Fn(&Version) -> bool) -> Vec<String> {
         let statuses = self.statuses.borrow();
-        let mut newer: Vec<(&Version, &Status)> = statuses
+        let mut versions: Vec<(&Version, &Status)> = statuses
             .iter()
-            .filter(|((n, v), _)| n == name && v > chosen)
+            .filter(|((n, v), _)| n == name && which(v))
             .map(|((_, v), s)| (v, &**s))
             .collect();
-        newer.sort_by_key(|(v, _)| Reverse(*v));
+        versions.sort_by_key(|(v, _)| Reverse(*v));
         let mut groups: Vec<(String, Vec<&Version>)> = Vec::new();
-        for (version, status) in newer {
+        for (version, status) in versions {
             let reason = self.skip_reason(name, version, status);
             match groups.last_mut() {
                 Some((last, versions)) if *last == reason => versions.push(version),
                 _ => groups.push((reason, vec![version])),
             }
-        }
-        if groups.is_empty() {
-            return None;
         }
         let mut parts: Vec<String> = groups
             .iter()
@@ -598,36 +963,56 @@ impl<'a> Provider<'a> {
         if groups.len() > 3 {
             parts.push("and older ones for other reasons".to_string());
         }
-        Some(format!(
-            "{name}: using {chosen}, not the newest version: {}",
-            parts.join("; ")
-        ))
+        parts
     }
 
     /// Why a newer version was not used, without the version (so runs can be grouped).
     fn skip_reason(&self, name: &PackageName, version: &Version, status: &Status) -> String {
         match status {
+            Status::Rejected(rejection @ Rejection::SdistBuild { .. }) => rejection.reason(),
+            Status::Rejected(Rejection::PlatformWheels { files }) => {
+                super::classify::example_tag(files)
+            }
             Status::Rejected(rejection) => rejection.offending(),
             Status::Substituted(substitute) => format!("substituted by the {}", substitute.by),
-            Status::Pure { .. } => match self.blockers(name, version) {
-                blockers if blockers.is_empty() => {
-                    "conflicts with the other requirements".to_string()
+            Status::Pure { .. } | Status::Built { .. } => {
+                let missing: Vec<String> = self
+                    .requested_extras
+                    .borrow()
+                    .get(name)
+                    .into_iter()
+                    .flatten()
+                    .filter(|extra| !status.defines_extra(extra))
+                    .map(|extra| format!("[{extra}]"))
+                    .collect();
+                if !missing.is_empty() {
+                    return format!("does not define the extra {}", missing.join(", "));
                 }
-                blockers => format!("depends on {}, not pure Python", blockers.join(", ")),
-            },
+                self.pure_skip_reason(name, version)
+            }
+        }
+    }
+
+    /// Why a newer usable version was not chosen: a dependency, or a conflict.
+    fn pure_skip_reason(&self, name: &PackageName, version: &Version) -> String {
+        match self.blockers(name, version) {
+            blockers if blockers.is_empty() => "conflicts with the other requirements".to_string(),
+            blockers => format!("depends on {}, not pure Python", blockers.join(", ")),
         }
     }
 
     /// Dependencies of a version that have no pure version in the range it asks for.
     fn blockers(&self, name: &PackageName, version: &Version) -> Vec<String> {
         let edges = self.edges.borrow();
-        let Some(deps) = edges.get(&(Node::Base(name.clone()), version.clone())) else {
-            return Vec::new();
-        };
+        // The version's own dependencies and those of its extras that were asked for.
+        let deps = edges.iter().filter(|((node, v), _)| {
+            v == version && matches!(node, Node::Base(n) | Node::Extra(n, _) if n == name)
+        });
         let statuses = self.statuses.borrow();
-        deps.iter()
+        let mut blockers: Vec<String> = deps
+            .flat_map(|(_, deps)| deps.iter())
             .filter_map(|(node, range)| match node {
-                Node::Base(dep) => Some((dep, range)),
+                Node::Base(dep) if dep != name => Some((dep, range)),
                 _ => None,
             })
             .filter(|(dep, range)| {
@@ -639,7 +1024,10 @@ impl<'a> Provider<'a> {
                 !known.is_empty() && known.iter().all(|s| matches!(s, Status::Rejected(_)))
             })
             .map(|(dep, _)| dep.to_string())
-            .collect()
+            .collect();
+        blockers.sort();
+        blockers.dedup();
+        blockers
     }
 
     fn solver_error(&self, err: PubGrubError<Self>) -> anyhow::Error {
@@ -696,8 +1084,9 @@ impl DependencyProvider for Provider<'_> {
     ) -> Result<Option<Version>, ProviderError> {
         match package {
             Node::Root(_) => Ok(Some(root_version()).filter(|v| range.contains(v))),
-            Node::Base(name) | Node::Extra(name, _) => {
-                self.choose(name, range).map_err(ProviderError)
+            Node::Base(name) => self.choose(name, None, range).map_err(ProviderError),
+            Node::Extra(name, extra) => {
+                self.choose(name, Some(extra), range).map_err(ProviderError)
             }
         }
     }
@@ -736,6 +1125,7 @@ fn pure_status(
     wheel: Option<LocalWheel>,
     requires_python: Option<&str>,
     requires_dist: &[String],
+    provides_extra: &[String],
 ) -> Result<Result<Status, Rejection>> {
     if let Some(spec) = requires_python.filter(|s| !python_supported(s)) {
         return Ok(Err(Rejection::RequiresPython {
@@ -754,10 +1144,16 @@ fn pure_status(
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let extras = provides_extra
+        .iter()
+        .filter_map(|e| ExtraName::from_str(e).ok())
+        .collect();
     Ok(Ok(Status::Pure {
         file: file.clone(),
         wheel,
         requires,
+        extras,
+        declares_python: requires_python.is_some(),
     }))
 }
 

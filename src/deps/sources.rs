@@ -20,6 +20,10 @@ pub struct Sources {
     pub offline: bool,
     /// The wheel cache.
     pub cache: WheelCache,
+    /// Builds pure wheels from sdists when a version has only native wheels; `None`
+    /// leaves such versions rejected.
+    #[cfg(feature = "host")]
+    pub sdist_builder: Option<super::sdist::SdistBuilder>,
     http: HttpClient,
 }
 
@@ -35,6 +39,8 @@ impl Sources {
             indexes,
             find_links,
             offline,
+            #[cfg(feature = "host")]
+            sdist_builder: Some(super::sdist::SdistBuilder::new(cache.root())),
             cache,
             http: HttpClient::new(),
         }

@@ -241,6 +241,8 @@ pub struct WheelInfo {
     pub root_is_purelib: bool,
     /// `Requires-Dist` lines from `METADATA`.
     pub requires_dist: Vec<String>,
+    /// `Provides-Extra` lines from `METADATA`.
+    pub provides_extra: Vec<String>,
     /// `Requires-Python` from `METADATA`.
     pub requires_python: Option<String>,
     /// All file entries: name and expanded size.
@@ -282,6 +284,7 @@ pub fn inspect_wheel_archive<R: Read + Seek>(
         .first()
         .is_some_and(|value| value.eq_ignore_ascii_case("true"));
     info.requires_dist = header_values(&metadata, "Requires-Dist");
+    info.provides_extra = header_values(&metadata, "Provides-Extra");
     info.requires_python = header_values(&metadata, "Requires-Python")
         .into_iter()
         .next();
@@ -378,7 +381,7 @@ fn is_pe(bytes: &[u8]) -> bool {
 }
 
 /// `sha256=<urlsafe base64, no padding>` as RECORD writes it.
-fn record_digest(bytes: &[u8]) -> String {
+pub(crate) fn record_digest(bytes: &[u8]) -> String {
     format!("sha256={}", base64_urlsafe_nopad(&Sha256::digest(bytes)))
 }
 

@@ -102,10 +102,16 @@ def _install_transport(name, library):
     try:
         module = importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name != name:
+        if not _names_module(exc, name):
             raise
         return  # not bundled: the library came in by a way the build could not see
     module.install(library)
+
+
+def _names_module(exc, name):
+    """Whether ModuleNotFoundError `exc` is about `name` itself or a package holding it
+    (pyedge's own package is not in every bundle), not about something it imports."""
+    return exc.name is not None and (name == exc.name or name.startswith(exc.name + "."))
 
 
 class BundleLoader:
@@ -489,7 +495,7 @@ def _install_event_loop():
     try:
         import pyedge.loop
     except ModuleNotFoundError as exc:
-        if exc.name != "pyedge.loop":
+        if not _names_module(exc, "pyedge.loop"):
             raise
         return
     pyedge.loop.install()
