@@ -419,3 +419,51 @@ fn script_runs_asyncio_run() {
     // Each task sleeps less than the one before it: they finish in reverse.
     assert_eq!(run.stdout.trim(), "finished in order: z y x");
 }
+
+#[test]
+fn flask_wsgi_with_templates_and_markupsafe_built_pure() {
+    let (wasm, report) = build_web_app("web-flask");
+    assert_eq!(report["interface"], "wsgi", "{report}");
+    let said = report.to_string();
+    assert!(
+        said.contains("markupsafe") && said.contains("built pure from sdist"),
+        "build does not say MarkupSafe was built pure from its sdist: {report}"
+    );
+    let expect = Expect {
+        boom: "RuntimeError: boom from flask",
+        head_status: 200,
+    };
+    for host in [Host::pyedge(&wasm), Host::wasmtime(&wasm)] {
+        battery("web-flask", &host, &expect);
+        // Jinja2 templates with inheritance, autoescaping (MarkupSafe) and url_for.
+        let reply = request("GET", &host.url("/page/%3Cb%3EAda"), &[], None);
+        let page = text(&reply);
+        assert_eq!(reply.status, 200, "{page}\n{}", host.stderr());
+        assert!(
+            page.contains("<title>Hi &lt;b&gt;Ada - Edge</title>"),
+            "{page}"
+        );
+        assert!(page.contains("<li>tea</li><li>cake</li>"), "{page}");
+        assert!(page.contains(r#"<a href="/hello/%3Cb%3EAda">"#), "{page}");
+        // A form post answered with a redirect built by url_for.
+        let reply = request(
+            "POST",
+            &host.url("/signup"),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some(b"name=Grace"),
+        );
+        assert_eq!(reply.status, 200, "{}", text(&reply));
+        assert!(text(&reply).contains("Hello, Grace!"), "{}", text(&reply));
+        // The app's own 400 handler.
+        let reply = request(
+            "POST",
+            &host.url("/signup"),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some(b"name="),
+        );
+        assert_eq!(
+            (reply.status, text(&reply).trim()),
+            (400, r#"{"error":"name is required"}"#)
+        );
+    }
+}
