@@ -202,6 +202,9 @@ impl Rejection {
                  alternative{drop}"
             )
         };
+        if let Some(advice) = known_alternative(name) {
+            return format!("{advice}{drop}");
+        }
         match self {
             Self::SdistOnly { .. } => sdist_only(),
             Self::SdistBuild { wheels, .. } if wheels.is_empty() => sdist_only(),
@@ -216,6 +219,20 @@ impl Rejection {
             }
         }
     }
+}
+
+/// What to use instead of a compiled package that people commonly pull in without
+/// knowing, where a pure way exists (the hint then says it before the generic advice).
+fn known_alternative(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "pydantic-core" => {
+            "pydantic v2's compiled core has no WASI build; pydantic v1 is pure Python: \
+             require `pydantic>=1.10,<2` (FastAPI 0.125.0 is the newest that accepts it)"
+        }
+        "orjson" | "ujson" => "use the standard library's `json` module",
+        "uvloop" => "leave it out: pyedge runs asyncio on its own loop",
+        _ => return None,
+    })
 }
 
 /// ", or drop the extra `pyjwt[crypto]`" / ", or drop `x`, which pulls it in" / "".

@@ -328,3 +328,43 @@ fn huge_and_deeply_included_requirements_are_refused_with_exit_2() {
         text(&out.stderr)
     );
 }
+
+/// FastAPI on pydantic v2 (issue 17): pydantic-core has native wheels only and no
+/// sdist, so the app is rejected naming it, with the chain from the app, while pydantic
+/// v1 (pure) is not taken behind the app's back: the FastAPI asked for needs v2.
+#[test]
+fn fastapi_on_pydantic_v2_is_rejected_naming_pydantic_core() {
+    let index = TestIndex::start();
+    index.add_wheel(&WheelSpec::pure("fastapi", "0.165.0").requires("pydantic>=2.9"));
+    index.add_wheel(&WheelSpec::pure("pydantic", "2.12.5").requires("pydantic-core==2.41.5"));
+    index.add_wheel(&WheelSpec::pure("pydantic", "1.10.27"));
+    for tag in ["cp313-cp313-manylinux_2_17_x86_64", "cp313-cp313-win_amd64"] {
+        index.add_wheel(&WheelSpec::pure("pydantic-core", "2.41.5").tag(tag));
+    }
+    let app = app_dir(&[("requirements.txt", "fastapi\n")]);
+    let cache = tempfile::tempdir().expect("cache");
+    let out = pyedge(
+        &[
+            "check-deps",
+            path_str(app.path()),
+            "--index-url",
+            &index.url(),
+        ],
+        cache.path(),
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(code(&out), 4, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    for expected in [
+        "pydantic-core 2.41.5",
+        "required by: app → fastapi → pydantic → pydantic-core",
+        "cp313",
+        "hint:        pydantic v2's compiled core has no WASI build",
+        "`pydantic>=1.10,<2`",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    assert!(!stdout.contains("pydantic 1.10.27"), "{stdout}");
+}
