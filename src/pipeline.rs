@@ -189,13 +189,15 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         if plan.entries.iter().any(|e| e == "urllib/request.py") {
             sdk.push(runtime::URLLIB_HOST_FILE);
         }
-        let has_urllib3 = deps.iter().any(|dep| {
-            dep.files
-                .iter()
-                .any(|(rel, _)| rel == "urllib3/connectionpool.py")
-        });
-        if has_urllib3 {
+        let has_file = |file: &str| {
+            deps.iter()
+                .any(|dep| dep.files.iter().any(|(rel, _)| rel == file))
+        };
+        if has_file("urllib3/connectionpool.py") {
             sdk.push(runtime::URLLIB3_HOST_FILE);
+        }
+        if has_file("httpx/_transports/default.py") {
+            sdk.push(runtime::HTTPX_HOST_FILE);
         }
         anyhow::Ok((sdk, plan))
     })?;

@@ -69,6 +69,12 @@ pub static URLLIB3_HOST_FILE: (&str, &str) = (
     include_str!("python/pyedge/_urllib3_host.py"),
 );
 
+/// pyedge's transports for httpx over the host, bundled beside httpx.
+pub static HTTPX_HOST_FILE: (&str, &str) = (
+    "pyedge/_httpx_host.py",
+    include_str!("python/pyedge/_httpx_host.py"),
+);
+
 /// pyedge's WASI build of `cryptography` (over the `_pyedge_crypto` C module), bundled
 /// like [`SDK_FILES`] but only into apps whose code or dependencies import it, so the
 /// others keep leaving the C module out.

@@ -93,6 +93,7 @@ ROOTS = [r for r in CONFIG.get("roots", "app").split(":") if r]
 _HOST_TRANSPORTS = {
     "urllib.request": "pyedge._urllib_host",
     "urllib3.connectionpool": "pyedge._urllib3_host",
+    "httpx._transports.default": "pyedge._httpx_host",
 }
 
 

@@ -1,5 +1,5 @@
-//! Outbound HTTP from the standard clients (issue 18, part 1): `urllib.request` and
-//! `requests` in fixtures/apps/outbound-clients, unchanged, reach a loopback upstream
+//! Outbound HTTP from the standard clients (issue 18, part 1): `urllib.request`,
+//! `requests` and httpx (sync and async) in fixtures/apps/outbound-clients, unchanged, reach a loopback upstream
 //! started here through the host's wasi:http/outgoing-handler, under `pyedge serve` and
 //! a plain `wasmtime serve`: GET, POST and PUT with JSON and binary bodies, a redirect,
 //! a 404 as each library's HTTP error, a refused connection and a timeout as each
@@ -102,7 +102,7 @@ fn call(
 }
 
 fn clients_work_through(host: &Host, upstream: &str) {
-    for client in ["urllib", "requests"] {
+    for client in ["urllib", "requests", "httpx", "httpx-async"] {
         let got = call(host, client, "GET", &format!("{upstream}/json"), None, "10");
         assert_eq!(got["status"], 200, "{client}: {got}");
         assert_eq!(got["body"], r#"{"hello": "world"}"#, "{client}: {got}");
@@ -159,6 +159,10 @@ fn clients_work_through(host: &Host, upstream: &str) {
     assert!(got["detail"].as_str().unwrap().contains("404"), "{got}");
     let got = call(host, "requests", "GET", &missing, None, "10");
     assert_eq!(got["error"], "requests.exceptions.HTTPError", "{got}");
+    for client in ["httpx", "httpx-async"] {
+        let got = call(host, client, "GET", &missing, None, "10");
+        assert_eq!(got["error"], "httpx.HTTPStatusError", "{client}: {got}");
+    }
 
     let refused = refused_url();
     let got = call(host, "urllib", "GET", &refused, None, "10");
@@ -169,6 +173,10 @@ fn clients_work_through(host: &Host, upstream: &str) {
     );
     let got = call(host, "requests", "GET", &refused, None, "10");
     assert_eq!(got["error"], "requests.exceptions.ConnectionError", "{got}");
+    for client in ["httpx", "httpx-async"] {
+        let got = call(host, client, "GET", &refused, None, "10");
+        assert_eq!(got["error"], "httpx.ConnectError", "{client}: {got}");
+    }
 
     let slow = format!("{upstream}/slow");
     let got = call(host, "urllib", "GET", &slow, None, "0.5");
@@ -179,10 +187,14 @@ fn clients_work_through(host: &Host, upstream: &str) {
     );
     let got = call(host, "requests", "GET", &slow, None, "0.5");
     assert_eq!(got["error"], "requests.exceptions.ReadTimeout", "{got}");
+    for client in ["httpx", "httpx-async"] {
+        let got = call(host, client, "GET", &slow, None, "0.5");
+        assert_eq!(got["error"], "httpx.ReadTimeout", "{client}: {got}");
+    }
 }
 
 #[test]
-fn urllib_and_requests_reach_the_upstream_through_the_host() {
+fn urllib_requests_and_httpx_reach_the_upstream_through_the_host() {
     let upstream = start_upstream();
     let (wasm, _) = build_web_app("outbound-clients");
     clients_work_through(&Host::pyedge(&wasm), &upstream);
