@@ -182,6 +182,9 @@ fn boot_config(app: &AppConfig, world: &str, left_out: &[String]) -> String {
         app.interface.name(),
         app.lifespan.name()
     ));
+    if app.log_format == crate::config::LogFormat::Json {
+        cfg.push_str("log_format=json\n");
+    }
     if let Some(origin) = &app.origin {
         cfg.push_str(&format!("origin={origin}\n"));
     }

@@ -51,6 +51,8 @@ pub struct ToolConfig {
     pub interface: Option<Interface>,
     /// ASGI lifespan protocol: `auto` (default), `on` or `off`.
     pub lifespan: Option<Lifespan>,
+    /// `text` (default) or `json`: one JSON object per `logging` record on stderr.
+    pub log_format: Option<LogFormat>,
     /// Glob patterns (relative to the app directory) of files to bundle; default all.
     #[serde(default)]
     pub include: Vec<String>,
@@ -90,6 +92,8 @@ pub struct AppConfig {
     pub interface: Interface,
     /// Whether an ASGI app's lifespan protocol runs around each instance.
     pub lifespan: Lifespan,
+    /// How the app's `logging` records are written.
+    pub log_format: LogFormat,
     /// Glob patterns choosing the app's files (empty: all that git would track).
     pub include: Vec<String>,
     /// Glob patterns of app files left out.
@@ -136,6 +140,18 @@ impl Interface {
             Interface::Asgi => "asgi",
         }
     }
+}
+
+/// How `logging` records reach stderr: `[tool.pyedge] log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// As the app configures logging (Python's default: warnings and up, as text).
+    #[default]
+    Text,
+    /// One JSON object per record with the request's method, path, request id and W3C
+    /// trace ids (`pyedge.logs`); outbound calls carry `traceparent`.
+    Json,
 }
 
 /// The ASGI lifespan protocol around each instance: `[tool.pyedge] lifespan`.
@@ -330,6 +346,7 @@ pub fn resolve_app_config(
         entry_attr,
         interface: interface.or(tool.interface).unwrap_or_default(),
         lifespan: tool.lifespan.unwrap_or_default(),
+        log_format: tool.log_format.unwrap_or_default(),
         include: tool.include,
         exclude: tool.exclude,
         allow_secrets: tool.allow_secrets,

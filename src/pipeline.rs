@@ -178,14 +178,16 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         let wants_async = app.interface == Interface::Asgi
             || entry_source.contains("async def")
             || roots.imports_package("asyncio");
-        let sdk = sdk_files(wants_cryptography, wants_async);
+        let mut sdk = sdk_files(wants_cryptography, wants_async);
+        if app.log_format == crate::config::LogFormat::Json {
+            sdk.push(runtime::LOGS_FILE);
+        }
         for (rel, source) in &sdk {
             roots.scan(rel, source.as_bytes());
         }
         let plan = plan_stdlib(&app.stdlib, roots, &prune_table.modules())?;
         // The host transports go in beside the client library they serve; they import
         // nothing their library does not, so the plan stands.
-        let mut sdk = sdk;
         if plan.entries.iter().any(|e| e == "urllib/request.py") {
             sdk.push(runtime::URLLIB_HOST_FILE);
         }

@@ -69,6 +69,9 @@ pub static URLLIB3_HOST_FILE: (&str, &str) = (
     include_str!("python/pyedge/_urllib3_host.py"),
 );
 
+/// pyedge's JSON log lines (`pyedge.logs`), bundled with `log-format = "json"`.
+pub static LOGS_FILE: (&str, &str) = ("pyedge/logs.py", include_str!("python/pyedge/logs.py"));
+
 /// pyedge's transports for httpx over the host, bundled beside httpx.
 pub static HTTPX_HOST_FILE: (&str, &str) = (
     "pyedge/_httpx_host.py",

@@ -485,6 +485,7 @@ fn build_module(deps: &[DependencyFiles]) -> Result<Vec<u8>> {
         entry_attr: None,
         interface: crate::config::Interface::Auto,
         lifespan: crate::config::Lifespan::Auto,
+        log_format: crate::config::LogFormat::Text,
         include: Vec::new(),
         exclude: Vec::new(),
         allow_secrets: Vec::new(),

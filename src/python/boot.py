@@ -365,6 +365,7 @@ def _omitted_codec(encoding):
 _MAIN = None  # ("module", module) or ("script", code object)
 _HANDLER = None  # the app: a handler taking a Request, or a WSGI or ASGI app
 _SERVE = None  # how a request reaches _HANDLER: _serve_handler, _serve_wsgi or _serve_asgi
+_JSON_LOGS = None  # pyedge.logs when [tool.pyedge] log-format = "json"
 _DIRECT_STDIO = ()  # streams that write through (see _direct_stdio): never flushed
 
 
@@ -502,6 +503,16 @@ def _install_event_loop():
     pyedge.loop.install()
 
 
+def _install_json_logs():
+    """Build time, before the app is imported (its own logging setup then wins where it
+    adds handlers): the root logger writes JSON lines (pyedge.logs)."""
+    global _JSON_LOGS
+    if CONFIG.get("log_format") == "json":
+        import pyedge.logs
+        pyedge.logs.install()
+        _JSON_LOGS = pyedge.logs
+
+
 def _app_object(module, attr, path):
     target = module
     for part in attr.split("."):
@@ -559,6 +570,7 @@ def _prepare_http(entry, path):
     _direct_stdio()
     import pyedge.http  # noqa: F401  (pre-loaded: every request uses it)
     import pyedge.wsgi  # noqa: F401
+    _install_json_logs()
     module = importlib.import_module(entry)
     attr = CONFIG.get("attr")
     interface = CONFIG.get("interface", "auto")
@@ -702,14 +714,22 @@ def handle_http(method, uri, headers, body, scheme=None, authority=None):
     The request's `body` is the C entry's `_pyedge_http.IncomingBody` (`read(n)`, read
     as the app asks for it) or, at build time, bytes."""
     _refresh_host_state()
+    if _JSON_LOGS is not None:
+        # Kept after the return: a streamed body's logs belong to this request too.
+        _JSON_LOGS.begin_request(method, uri.partition("?")[0], headers)
     try:
         status, items, data = _SERVE(method, uri, headers, body, scheme, authority)
         if method == "HEAD" or status in (204, 304):
             data = _without_body(data)
         return status, items, data
     except BaseException:
-        print(f"pyedge: exception in the app for {method} {uri}", file=sys.stderr)
-        _print_exception()
+        if _JSON_LOGS is not None:
+            import logging
+            logging.getLogger("pyedge").error(
+                "exception in the app for %s %s", method, uri, exc_info=True)
+        else:
+            print(f"pyedge: exception in the app for {method} {uri}", file=sys.stderr)
+            _print_exception()
         return _plain(500, "Internal Server Error\n")
     finally:
         _flush_stdio()

@@ -42,6 +42,20 @@ pub struct ServeArgs {
     /// run as it is, so only pass files you built yourself.
     #[arg(long)]
     pub allow_precompiled: bool,
+    /// How the server writes its per-request lines: `text` (`GET /x 200 1.2ms`) or
+    /// `json` (one object per line, as an app with `log-format = "json"` writes).
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: ServeLogFormat,
+}
+
+/// `pyedge serve --log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ServeLogFormat {
+    /// `METHOD PATH STATUS LATENCYms`.
+    #[default]
+    Text,
+    /// One JSON object per request line.
+    Json,
 }
 
 impl ServeArgs {
@@ -54,6 +68,7 @@ impl ServeArgs {
             memory_limit: self.memory_limit,
             max_concurrency: self.max_concurrency,
             allow_precompiled: self.allow_precompiled,
+            log_format: self.log_format,
         }
     }
 }
@@ -73,6 +88,8 @@ pub struct ServeOptions {
     pub max_concurrency: usize,
     /// Accept a precompiled component (native code for this pyedge's Wasmtime).
     pub allow_precompiled: bool,
+    /// How the per-request lines are written.
+    pub log_format: ServeLogFormat,
 }
 
 impl ServeOptions {
@@ -85,6 +102,7 @@ impl ServeOptions {
             memory_limit: DEFAULT_MEMORY_LIMIT,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             allow_precompiled: false,
+            log_format: ServeLogFormat::Text,
         }
     }
 }

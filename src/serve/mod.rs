@@ -26,8 +26,8 @@ mod log;
 mod response;
 
 pub use args::{
-    parse_duration, ServeArgs, ServeOptions, DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT,
+    parse_duration, ServeArgs, ServeLogFormat, ServeOptions, DEFAULT_MAX_BODY_SIZE,
+    DEFAULT_MAX_CONCURRENCY, DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT,
 };
 
 use crate::error::{failure, Exit};
@@ -40,7 +40,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use limits::{Concurrency, EpochTicker};
 use load::{load_proxy, trial_instantiate};
-use log::log_line;
+use log::{json_log_line, log_line};
 use response::busy;
 use std::convert::Infallible;
 use std::future::Future;
@@ -219,11 +219,20 @@ impl Shared {
     async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<HyperOutgoingBody> {
         let start = Instant::now();
         let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+        let headers = (self.opts.log_format == ServeLogFormat::Json).then(|| req.headers().clone());
         let response = self.respond(req).await;
-        eprintln!(
-            "{}",
-            log_line(&method, &path, response.status(), start.elapsed())
-        );
+        let line = match &headers {
+            Some(headers) => json_log_line(
+                &method,
+                &path,
+                response.status(),
+                start.elapsed(),
+                headers,
+                std::time::SystemTime::now(),
+            ),
+            None => log_line(&method, &path, response.status(), start.elapsed()),
+        };
+        eprintln!("{line}");
         response
     }
 

@@ -16,6 +16,7 @@ mod deps_resolve;
 mod files;
 mod fuzz_seeds;
 mod http_serve;
+mod json_logs;
 mod jwt_gateway;
 mod messages;
 mod outbound_clients;

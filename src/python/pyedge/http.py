@@ -4,6 +4,7 @@ A handler is a module-level function ``handle_request(request: Request) -> Respo
 Outbound calls go through the host's ``wasi:http/outgoing-handler`` with :func:`send`.
 """
 
+import sys
 from _collections_abc import Mapping
 
 __all__ = [
@@ -150,6 +151,10 @@ def send(request, timeout=None):
         raise HttpError(f"send() needs an absolute http:// or https:// URL, not {request.uri!r}")
     scheme, authority, path = url
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.items_all()]
+    logs = sys.modules.get("pyedge.logs")
+    parent = logs.traceparent() if logs is not None else None
+    if parent is not None and "traceparent" not in request.headers:
+        headers.append((b"traceparent", parent.encode("ascii")))  # continue the trace
     try:
         status, headers, data = _pyedge_http.send(
             request.method, scheme, authority, path, headers, bytes(body or b""), timeout_ns
