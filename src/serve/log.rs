@@ -47,7 +47,8 @@ pub(super) fn json_log_line(
     }
     let trace = header("traceparent").and_then(|v| {
         let id = v.trim().split('-').nth(1)?;
-        (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_ascii_lowercase())
+        (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| id.to_ascii_lowercase())
     });
     if let Some(trace_id) = trace {
         doc["trace_id"] = trace_id.into();
@@ -85,7 +86,9 @@ mod tests {
         headers.insert("x-request-id", "req-7".parse().unwrap());
         headers.insert(
             "traceparent",
-            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01".parse().unwrap(),
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"
+                .parse()
+                .unwrap(),
         );
         let now = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
         let line = json_log_line(

@@ -63,21 +63,36 @@ fn logs_are_json(host: &Host, seen: &Arc<Mutex<Vec<String>>>, upstream: &str) {
         None,
     );
     assert_eq!(reply.status, 200, "{}", host.stderr());
-    let reply = request("GET", &host.url("/boom"), &[("traceparent", &traceparent)], None);
+    let reply = request(
+        "GET",
+        &host.url("/boom"),
+        &[("traceparent", &traceparent)],
+        None,
+    );
     assert_eq!(reply.status, 500);
     let lines = json_lines(&host.stderr());
-    let app: Vec<_> = lines.iter().filter(|d| d["logger"] != "pyedge.serve").collect();
+    let app: Vec<_> = lines
+        .iter()
+        .filter(|d| d["logger"] != "pyedge.serve")
+        .collect();
     let looked_up = app
         .iter()
         .find(|d| d["msg"] == "looking up /orders")
         .unwrap_or_else(|| panic!("{lines:?}"));
     assert_eq!(
-        (&looked_up["level"], &looked_up["method"], &looked_up["path"]),
+        (
+            &looked_up["level"],
+            &looked_up["method"],
+            &looked_up["path"]
+        ),
         (&"info".into(), &"GET".into(), &"/orders".into())
     );
     assert_eq!(looked_up["request_id"], "req-1");
     assert_eq!(looked_up["trace_id"], TRACE);
-    let warned = app.iter().find(|d| d["msg"] == "upstream answered 200").unwrap();
+    let warned = app
+        .iter()
+        .find(|d| d["msg"] == "upstream answered 200")
+        .unwrap();
     assert_eq!(warned["level"], "warning");
     let failed = app
         .iter()
@@ -86,10 +101,17 @@ fn logs_are_json(host: &Host, seen: &Arc<Mutex<Vec<String>>>, upstream: &str) {
     assert_eq!(failed["level"], "error");
     assert_eq!(failed["path"], "/boom");
     assert_eq!(failed["trace_id"], TRACE);
-    assert!(failed["exc"].as_str().unwrap().contains("RuntimeError: the shop is on fire"));
+    assert!(failed["exc"]
+        .as_str()
+        .unwrap()
+        .contains("RuntimeError: the shop is on fire"));
     // Every app line carries the inbound trace; the upstream saw it continued.
     assert!(app.iter().all(|d| d["trace_id"] == TRACE), "{app:?}");
-    let sent = seen.lock().unwrap().pop().expect("the upstream got no traceparent");
+    let sent = seen
+        .lock()
+        .unwrap()
+        .pop()
+        .expect("the upstream got no traceparent");
     let parts: Vec<_> = sent.split('-').collect();
     assert_eq!((parts.len(), parts[1]), (4, TRACE), "{sent}");
     assert_eq!(parts[2], looked_up["span_id"], "{sent}");
