@@ -2,8 +2,9 @@
 //! `serve` without a network, with its exit code, as a snapshot under
 //! `tests/it/snapshots/`: a change of wording is a reviewed diff. Paths are replaced by
 //! `[APP]`, `[TMP]`, `[FIXTURES]`; sizes and times by `[N]` where they depend on the
-//! runtime build. (Messages that need an index, such as rejections and hash mismatches,
-//! are checked by `deps_cli` and `deps_end_to_end` against a real local index.)
+//! runtime build. Messages that need an index (rejections, an unreachable index) come
+//! from a real local index on 127.0.0.1 ([`dependency_messages_from_an_index`]); hash
+//! mismatches are checked by `deps_end_to_end`.
 
 use crate::common::cli::Assert;
 use crate::common::{built, fixture, pyedge, scratch};
@@ -384,4 +385,66 @@ fn serve_errors() {
         .assert()
         .code(2);
     insta::assert_snapshot!("serve-timeout-invalid", message(&run, shown));
+}
+
+/// The messages of `check-deps`, `lock` and `build` that need an index: a local one on
+/// 127.0.0.1 (its URL shown as `[INDEX]`).
+#[test]
+fn dependency_messages_from_an_index() {
+    use crate::deps_support::{TestIndex, WheelSpec};
+    let native = |name: &str, version: &str| {
+        WheelSpec::pure(name, version).tag("cp313-cp313-manylinux_2_17_x86_64")
+    };
+    let index = TestIndex::start();
+    index.add_wheel(&WheelSpec::pure("shop", "1.0").requires("fastcore>=1"));
+    index.add_wheel(&native("fastcore", "2.2"));
+    index.add_wheel(&native("fastcore", "2.1"));
+    index.add_wheel(&native("fastcore", "1.0").requires_python("<3"));
+    index.add_wheel(&WheelSpec::pure("fastapi", "0.165.0").requires("pydantic>=2.9"));
+    index.add_wheel(&WheelSpec::pure("pydantic", "2.12.5").requires("pydantic-core==2.41.5"));
+    index.add_wheel(&native("pydantic-core", "2.41.5"));
+    let url = index.url();
+    let cases: &[(&str, &str, &[&str], i32)] = &[
+        ("native-with-older-versions", "shop\n", &["check-deps"], 4),
+        ("pydantic-core", "fastapi\n", &["check-deps"], 4),
+        ("lock-refused", "shop\n", &["lock"], 4),
+        ("build-refused", "shop\n", &["build"], 4),
+    ];
+    for (name, requirements, command, code) in cases {
+        let dir = app(
+            &format!("index-{name}"),
+            &[("requirements.txt", requirements), ("app.py", HELLO)],
+        );
+        let cache = scratch(&format!("messages-index-cache-{name}"));
+        let out = dir.join("app.wasm");
+        let mut args: Vec<&str> = command.to_vec();
+        args.push(s(&dir));
+        if command[0] == "build" {
+            args.extend(["-o", s(&out)]);
+        }
+        args.extend(["--index-url", &url]);
+        let run = pyedge()
+            .args(&args)
+            .env("PYEDGE_CACHE_DIR", &cache)
+            .assert()
+            .code(*code);
+        let text = message(&run, &dir).replace(&url, "[INDEX]");
+        insta::assert_snapshot!(format!("index-{name}"), text);
+        assert!(!out.exists(), "{name}: a refused build wrote its output");
+    }
+    // An index nobody answers.
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/simple", listener.local_addr().unwrap())
+    };
+    let dir = app("index-unreachable", &[("requirements.txt", "shop\n")]);
+    let run = pyedge()
+        .args(["check-deps", s(&dir), "--index-url", &dead])
+        .env("PYEDGE_CACHE_DIR", scratch("messages-index-cache-dead"))
+        .assert()
+        .code(5);
+    insta::assert_snapshot!(
+        "index-unreachable",
+        message(&run, &dir).replace(&dead, "[INDEX]")
+    );
 }
