@@ -85,7 +85,8 @@ static PyObject *read_stream(wasi_io_streams_own_input_stream_t stream) {
 
 /* ---- the incoming request's body, read as the app asks for it ---- */
 
-/* `_pyedge_http.IncomingBody`: the body of the request being served, with `read(n)`
+/* `_pyedge_http.IncomingBody`: the body of the request being served (or of an outbound
+ * call's response, with send(..., stream=True)), with `read(n)`
  * (at most n bytes, at least one unless the body has ended; b"" at the end) and
  * `read()` (the rest). The app reads an upload as it arrives instead of pyedge holding
  * it whole first. Owns the request, its body and the body's stream, dropped in that
@@ -95,7 +96,9 @@ typedef struct {
     bool open;
     bool has_stream;
     bool ended;
+    bool of_response; /* the parent is `response` (an outbound call's), else `request` */
     wasi_http_types_own_incoming_request_t request;
+    wasi_http_types_own_incoming_response_t response;
     bool has_body;
     wasi_http_types_own_incoming_body_t body;
     wasi_io_streams_own_input_stream_t stream;
@@ -112,7 +115,11 @@ static void incoming_body_release(IncomingBody *self) {
     if (self->has_body) {
         wasi_http_types_incoming_body_drop_own(self->body);
     }
-    wasi_http_types_incoming_request_drop_own(self->request);
+    if (self->of_response) {
+        wasi_http_types_incoming_response_drop_own(self->response);
+    } else {
+        wasi_http_types_incoming_request_drop_own(self->request);
+    }
 }
 
 static PyObject *incoming_body_read(IncomingBody *self, PyObject *args) {
@@ -182,9 +189,33 @@ static PyObject *incoming_body_new(wasi_http_types_own_incoming_request_t reques
     }
     self->open = true;
     self->ended = false;
+    self->of_response = false;
     self->request = request;
     wasi_http_types_borrow_incoming_request_t borrowed = wasi_http_types_borrow_incoming_request(request);
     self->has_body = wasi_http_types_method_incoming_request_consume(borrowed, &self->body);
+    self->has_stream = self->has_body &&
+                       wasi_http_types_method_incoming_body_stream(wasi_http_types_borrow_incoming_body(self->body),
+                                                                  &self->stream);
+    return (PyObject *)self;
+}
+
+/* An IncomingBody owning an outbound call's `response` and its body. */
+static PyObject *incoming_response_body_new(wasi_http_types_own_incoming_response_t response) {
+    if (PyType_Ready(&IncomingBodyType) < 0) {
+        wasi_http_types_incoming_response_drop_own(response);
+        return NULL;
+    }
+    IncomingBody *self = PyObject_New(IncomingBody, &IncomingBodyType);
+    if (self == NULL) {
+        wasi_http_types_incoming_response_drop_own(response);
+        return NULL;
+    }
+    self->open = true;
+    self->ended = false;
+    self->of_response = true;
+    self->response = response;
+    wasi_http_types_borrow_incoming_response_t borrowed = wasi_http_types_borrow_incoming_response(response);
+    self->has_body = wasi_http_types_method_incoming_response_consume(borrowed, &self->body);
     self->has_stream = self->has_body &&
                        wasi_http_types_method_incoming_body_stream(wasi_http_types_borrow_incoming_body(self->body),
                                                                   &self->stream);
@@ -251,21 +282,21 @@ static void close_chunks(PyObject *chunks) {
     Py_XDECREF(result);
 }
 
-/* Write each bytes chunk `chunks` yields as it comes (each is flushed, so the client
- * gets it before the next is made), then finish the body. An exception from `chunks`
- * is printed and the body is dropped unfinished: the host ends the response as broken,
- * never as complete. `chunks` is closed in every case. */
-static void write_outgoing_chunks(wasi_http_types_own_outgoing_body_t body, PyObject *chunks) {
+/* Write each bytes chunk `chunks` yields to `body` as it comes (each is flushed, so the
+ * peer gets it before the next is made), then finish the body. Returns 0; -1 with a
+ * Python exception set if `chunks` failed (the body is dropped unfinished: the peer
+ * sees a broken body, never a complete one); -2 if the peer went away. */
+static int write_chunks(wasi_http_types_own_outgoing_body_t body, PyObject *chunks) {
     wasi_http_types_own_output_stream_t stream;
     PyObject *iter = PyObject_GetIter(chunks);
-    if (iter == NULL || !wasi_http_types_method_outgoing_body_write(wasi_http_types_borrow_outgoing_body(body), &stream)) {
-        if (iter == NULL) {
-            PyErr_Print();
-        }
-        Py_XDECREF(iter);
+    if (iter == NULL) {
         wasi_http_types_outgoing_body_drop_own(body);
-        close_chunks(chunks);
-        return;
+        return -1;
+    }
+    if (!wasi_http_types_method_outgoing_body_write(wasi_http_types_borrow_outgoing_body(body), &stream)) {
+        Py_DECREF(iter);
+        wasi_http_types_outgoing_body_drop_own(body);
+        return -2;
     }
     wasi_io_streams_borrow_output_stream_t borrowed = wasi_io_streams_borrow_output_stream(stream);
     int status = 0;
@@ -275,23 +306,30 @@ static void write_outgoing_chunks(wasi_http_types_own_outgoing_body_t body, PyOb
         if (PyObject_GetBuffer(item, &view, PyBUF_SIMPLE) < 0) {
             status = -1;
         } else {
-            /* The peer going away is not the app's error: stop quietly. */
             status = write_all(borrowed, view.buf, (size_t)view.len) < 0 ? -2 : 0;
             PyBuffer_Release(&view);
         }
         Py_DECREF(item);
     }
     if (PyErr_Occurred()) {
-        PySys_WriteStderr("pyedge: the response body failed after its headers were sent; the response is cut short\n");
-        PyErr_Print();
         status = -1;
     }
     Py_DECREF(iter);
     wasi_io_streams_output_stream_drop_own(stream);
     if (status == 0) {
-        finish_body(body);
+        status = finish_body(body) < 0 ? -2 : 0;
     } else {
         wasi_http_types_outgoing_body_drop_own(body);
+    }
+    return status;
+}
+
+/* A streamed response body: write_chunks, with an error printed (the headers are out:
+ * the response is cut short), and `chunks` closed in every case. */
+static void write_outgoing_chunks(wasi_http_types_own_outgoing_body_t body, PyObject *chunks) {
+    if (write_chunks(body, chunks) == -1) {
+        PySys_WriteStderr("pyedge: the response body failed after its headers were sent; the response is cut short\n");
+        PyErr_Print();
     }
     close_chunks(chunks);
 }
@@ -549,7 +587,7 @@ static PyObject *http_error(const char *what, wasi_http_types_error_code_t *code
 }
 
 /* Wait for the response future and turn it into (status, headers, body). */
-static PyObject *await_response(wasi_http_types_own_future_incoming_response_t future) {
+static PyObject *await_response(wasi_http_types_own_future_incoming_response_t future, bool stream) {
     wasi_http_types_borrow_future_incoming_response_t borrowed = wasi_http_types_borrow_future_incoming_response(future);
     wasi_http_types_own_pollable_t ready = wasi_http_types_method_future_incoming_response_subscribe(borrowed);
     wasi_io_poll_method_pollable_block(wasi_io_poll_borrow_pollable(ready));
@@ -567,6 +605,14 @@ static PyObject *await_response(wasi_http_types_own_future_incoming_response_t f
     wasi_http_types_borrow_incoming_response_t r = wasi_http_types_borrow_incoming_response(response);
     int status = wasi_http_types_method_incoming_response_status(r);
     PyObject *headers = fields_to_list(wasi_http_types_method_incoming_response_headers(r));
+    if (stream) {
+        /* The body is read as the caller asks: the IncomingBody owns the response. */
+        PyObject *lazy = incoming_response_body_new(response);
+        PyObject *result = (headers && lazy) ? Py_BuildValue("(iOO)", status, headers, lazy) : NULL;
+        Py_XDECREF(headers);
+        Py_XDECREF(lazy);
+        return result;
+    }
     wasi_http_types_own_incoming_body_t body;
     PyObject *data = wasi_http_types_method_incoming_response_consume(r, &body) ? read_incoming_body(body)
                                                                                 : PyBytes_FromStringAndSize(NULL, 0);
@@ -577,13 +623,21 @@ static PyObject *await_response(wasi_http_types_own_future_incoming_response_t f
     return result;
 }
 
-/* send(method, scheme, authority, path_with_query, headers, body, timeout_ns) */
+/* send(method, scheme, authority, path_with_query, headers, body, timeout_ns, stream=False)
+ * body: bytes, or an iterable of bytes chunks written as they come (an upload streamed
+ * through); stream: return the response body as an IncomingBody read on demand. */
 static PyObject *http_send(PyObject *self, PyObject *args) {
     const char *method, *scheme, *authority, *path;
-    PyObject *headers;
-    Py_buffer body;
+    PyObject *headers, *body_obj;
     unsigned long long timeout_ns;
-    if (!PyArg_ParseTuple(args, "ssssOy*K", &method, &scheme, &authority, &path, &headers, &body, &timeout_ns)) {
+    int stream = 0;
+    if (!PyArg_ParseTuple(args, "ssssOOK|p", &method, &scheme, &authority, &path, &headers, &body_obj, &timeout_ns,
+                          &stream)) {
+        return NULL;
+    }
+    Py_buffer body = {0};
+    bool chunked = !PyObject_CheckBuffer(body_obj);
+    if (!chunked && PyObject_GetBuffer(body_obj, &body, PyBUF_SIMPLE) < 0) {
         return NULL;
     }
     wasi_http_types_own_fields_t fields;
@@ -619,9 +673,19 @@ static PyObject *http_send(PyObject *self, PyObject *args) {
         PyBuffer_Release(&body);
         return http_error("request refused", &err);
     }
-    int written = write_outgoing_body(out_body, body.buf, (size_t)body.len);
-    PyBuffer_Release(&body);
-    PyObject *result = await_response(future);
+    int written;
+    if (chunked) {
+        written = write_chunks(out_body, body_obj);
+        if (written == -1) {
+            /* The caller's chunks failed: the upload is abandoned, and so is the call. */
+            wasi_http_types_future_incoming_response_drop_own(future);
+            return NULL;
+        }
+    } else {
+        written = write_outgoing_body(out_body, body.buf, (size_t)body.len);
+        PyBuffer_Release(&body);
+    }
+    PyObject *result = await_response(future, stream != 0);
     if (result != NULL && written < 0) {
         Py_DECREF(result);
         return PyErr_Format(PyExc_OSError, "sending the request body failed");

@@ -663,9 +663,10 @@ def _plain(status, text):
 
 def _serve_handler(method, uri, headers, body, scheme, authority):
     from pyedge.http import Headers, Request
-    if not isinstance(body, bytes):
-        body = body.read()  # a handler's Request carries the whole body
-    request = Request(method, uri, Headers(headers), body)
+    if isinstance(body, bytes):
+        request = Request(method, uri, Headers(headers), body)
+    else:  # read when the handler asks: request.body, or request.stream()
+        request = Request._from_host(method, uri, Headers(headers), body)
     request.scheme, request.authority = scheme, authority
     response = _HANDLER(request)
     if hasattr(response, "__await__"):
@@ -680,11 +681,33 @@ def _serve_handler(method, uri, headers, body, scheme, authority):
         print(f"pyedge: handle_request returned status {status}", file=sys.stderr)
         return _plain(500, f"Internal Server Error: invalid status {status}\n")
     out = Headers(response.headers)
-    data = response.body_bytes() if hasattr(response, "body_bytes") else (response.body or b"")
-    if isinstance(data, str):
-        data = data.encode("utf-8")
+    data = response.body
+    if data is None or isinstance(data, (bytes, bytearray, memoryview, str)):
+        data = response.body_bytes() if hasattr(response, "body_bytes") else (data or b"")
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+    else:  # an iterable: streamed to the client chunk by chunk
+        from pyedge.http import _byte_chunks
+        data = _StreamedBody(data, _byte_chunks(data))
     items = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out.items_all()]
     return status, items, data
+
+
+class _StreamedBody:
+    """A handler's iterable response body for the C entry: its chunks as bytes, and
+    `close()` passed on to the iterable (a generator's cleanup, a BodyStream's release)."""
+
+    def __init__(self, source, chunks):
+        self._source = source
+        self._chunks = chunks
+
+    def __iter__(self):
+        return self._chunks
+
+    def close(self):
+        close = getattr(self._source, "close", None)
+        if close is not None:
+            close()
 
 
 def _serve_wsgi(method, uri, headers, body, scheme, authority):

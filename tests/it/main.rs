@@ -25,4 +25,5 @@ mod reproducible;
 mod sdist_build;
 mod serve_limits;
 mod serve_load;
+mod streaming;
 mod web_apps;

@@ -153,7 +153,7 @@ impl Drop for Host {
 
 /// GET `path` by hand over HTTP/1.1 and return each chunk of the chunked body with the
 /// time it arrived, so a test can see the chunks came separately.
-fn chunks_of(url: &str) -> Vec<(Instant, String)> {
+pub(crate) fn chunks_of(url: &str) -> Vec<(Instant, String)> {
     let rest = url.strip_prefix("http://").expect("http url");
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let mut stream = TcpStream::connect(authority).expect("connect");

@@ -78,18 +78,84 @@ class Headers(Mapping):
         return f"Headers({self._items!r})"
 
 
+# The most one chunk of a streamed body holds.
+CHUNK = 65536
+
+
+class BodyStream:
+    """A body read as it arrives: iterate for chunks (at most :data:`CHUNK` bytes each),
+    or ``read(n)``/``read()``; ``close()`` lets go of it. An incoming request's
+    :meth:`Request.stream`, and an outbound response's ``body`` with
+    ``send(..., stream=True)``; either can be the body of a :class:`Response` or of an
+    outbound :class:`Request`, which then streams it on without holding it whole."""
+
+    def __init__(self, source):
+        self._source = source  # the C entry's IncomingBody (read(n), close())
+
+    def read(self, n=-1):
+        return self._source.read(n)
+
+    def __iter__(self):
+        while True:
+            chunk = self._source.read(CHUNK)
+            if not chunk:
+                self.close()
+                return
+            yield chunk
+
+    def close(self):
+        self._source.close()
+
+
+_UNREAD = object()
+
+
 class Request:
     """An HTTP request: ``method``, ``uri`` (path and query for incoming requests, a full
-    URL for outbound ones), ``headers`` and ``body`` (bytes)."""
+    URL for outbound ones), ``headers`` and ``body``: bytes, or for an outbound request
+    an iterable of bytes chunks (a :class:`BodyStream`, a generator) sent as they come.
+
+    An incoming request's body is read from the host when ``body`` is first used, or
+    chunk by chunk with :meth:`stream` (then never whole)."""
 
     def __init__(self, method="GET", uri="/", headers=None, body=None):
         self.method = method
         self.uri = uri
         self.headers = headers if isinstance(headers, Headers) else Headers(headers or ())
         self.body = b"" if body is None else body
+        self._incoming = None
         # For an incoming request: the scheme and authority the host saw, when it says.
         self.scheme = None
         self.authority = None
+
+    @classmethod
+    def _from_host(cls, method, uri, headers, incoming):
+        """The request being served, its body still at the host (`incoming.read(n)`)."""
+        request = cls(method, uri, headers)
+        request._body = _UNREAD
+        request._incoming = incoming
+        return request
+
+    @property
+    def body(self):
+        if self._body is _UNREAD:
+            self._body = self._incoming.read()
+        elif self._body is None:
+            raise RuntimeError("the request body was read with stream()")
+        return self._body
+
+    @body.setter
+    def body(self, value):
+        self._body = value
+
+    def stream(self):
+        """The incoming body as a :class:`BodyStream`, read as it is iterated (an upload
+        of any size, never held whole); after it, ``body`` is no longer available."""
+        if self._body is _UNREAD:
+            self._body = None
+            return BodyStream(self._incoming)
+        body = self.body
+        return iter([bytes(body)] if body else [])
 
     @property
     def path(self):
@@ -111,7 +177,9 @@ class Request:
 
 
 class Response:
-    """An HTTP response. ``body`` may be bytes, str (sent as UTF-8) or None."""
+    """An HTTP response. ``body`` may be bytes, str (sent as UTF-8), None, or an iterable
+    of bytes/str chunks (a generator, a :class:`BodyStream`), which a handler's response
+    streams to the client as they are produced."""
 
     def __init__(self, status=200, headers=None, body=None):
         self.status = status
@@ -132,10 +200,13 @@ class Response:
         return f"Response({self.status!r})"
 
 
-def send(request, timeout=None):
+def send(request, timeout=None, stream=False):
     """Send ``request`` (a :class:`Request` with an absolute ``http://`` or ``https://``
     URI) through the host and return its :class:`Response`. ``timeout`` is in seconds
-    (connect and first byte). Raises :class:`HttpError` with the reason on failure."""
+    (connect and first byte). A request body that is an iterable of bytes is sent chunk
+    by chunk as it is produced; with ``stream=True`` the response's ``body`` is a
+    :class:`BodyStream` read as it is iterated. Raises :class:`HttpError` with the reason
+    on failure."""
     try:
         import _pyedge_http
     except ImportError:
@@ -145,6 +216,10 @@ def send(request, timeout=None):
     body = request.body
     if isinstance(body, str):
         body = body.encode("utf-8")
+    elif body is None or isinstance(body, (bytes, bytearray, memoryview)):
+        body = bytes(body or b"")
+    else:
+        body = _byte_chunks(body)
     timeout_ns = 0 if timeout is None else max(1, int(timeout * 1e9))
     url = _split_url(request.uri)
     if url is None:
@@ -157,13 +232,19 @@ def send(request, timeout=None):
         headers.append((b"traceparent", parent.encode("ascii")))  # continue the trace
     try:
         status, headers, data = _pyedge_http.send(
-            request.method, scheme, authority, path, headers, bytes(body or b""), timeout_ns
+            request.method, scheme, authority, path, headers, body, timeout_ns, stream
         )
     except OSError as exc:
         kind = HttpTimeout if isinstance(exc, TimeoutError) else (
             HttpConnectError if isinstance(exc, ConnectionError) else HttpError)
         raise kind(f"{request.method} {request.uri}: {exc}") from None
-    return Response(status, Headers(headers), data)
+    return Response(status, Headers(headers), BodyStream(data) if stream else data)
+
+
+def _byte_chunks(chunks):
+    """An iterable body's chunks as bytes (str as UTF-8)."""
+    for chunk in chunks:
+        yield chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk)
 
 
 # Headers a client library writes for a connection it makes itself; the host makes the

@@ -85,7 +85,7 @@ def host(monkeypatch):
     calls = []
     binding = types.ModuleType("_pyedge_http")
 
-    def send(method, scheme, authority, path, headers, body, timeout_ns):
+    def send(method, scheme, authority, path, headers, body, timeout_ns, stream=False):
         calls.append((method, scheme, authority, path, headers, body, timeout_ns))
         if authority == "down.example":
             raise ConnectionRefusedError("request failed: connection refused")
@@ -135,3 +135,48 @@ def test_outgoing_headers_leave_connection_headers_to_the_host():
     items = [("Host", "a.example"), ("Connection", "keep-alive"), ("Content-Length", "3"),
              ("Transfer-Encoding", "chunked"), ("Accept", "*/*"), ("TE", "trailers")]
     assert http.outgoing_headers(items) == [("Content-Length", "3"), ("Accept", "*/*")]
+
+
+class FakeIncoming:
+    def __init__(self, data):
+        self.data, self.closed = data, False
+
+    def read(self, n=-1):
+        if n < 0:
+            out, self.data = self.data, b""
+        else:
+            out, self.data = self.data[:n], self.data[n:]
+        return out
+
+    def close(self):
+        self.closed = True
+
+
+def test_an_incoming_body_is_read_when_first_used_or_streamed():
+    lazy = http.Request._from_host("POST", "/", http.Headers(), FakeIncoming(b"abc"))
+    assert lazy.body == b"abc" and lazy.body == b"abc"
+    streamed = http.Request._from_host("POST", "/", http.Headers(), FakeIncoming(b"x" * 70000))
+    chunks = list(streamed.stream())
+    assert [len(c) for c in chunks] == [http.CHUNK, 70000 - http.CHUNK]
+    with pytest.raises(RuntimeError, match="stream"):
+        streamed.body
+    # the body can still be replaced (a gateway rewriting it before forwarding)
+    streamed.body = b"new"
+    assert streamed.body == b"new"
+
+
+def test_send_streams_iterable_bodies_and_responses(host, monkeypatch):
+    sent = {}
+    binding = sys.modules["_pyedge_http"]
+
+    def send(method, scheme, authority, path, headers, body, timeout_ns, stream=False):
+        sent["body"] = b"".join(body)
+        return 200, [], FakeIncoming(b"streamed back") if stream else b"whole"
+
+    monkeypatch.setattr(binding, "send", send)
+    request = http.Request("POST", "https://up.example/", {}, (c for c in [b"a", "b", bytearray(b"c")]))
+    response = http.send(request, stream=True)
+    assert sent["body"] == b"abc"
+    assert isinstance(response.body, http.BodyStream)
+    assert b"".join(response.body) == b"streamed back"
+    assert http.send(http.Request("GET", "https://up.example/")).body == b"whole"

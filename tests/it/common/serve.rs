@@ -148,7 +148,7 @@ pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&
     let body = response
         .body_mut()
         .with_config()
-        .limit(64 << 20)
+        .limit(256 << 20)
         .read_to_vec()
         .unwrap();
     Reply {
