@@ -97,6 +97,8 @@ pub struct BuildOutcome {
     pub notes: Vec<String>,
     /// App files left out because they look like credentials: (file, why).
     pub skipped_secrets: Vec<(String, String)>,
+    /// `[tool.pyedge.config]` keys that look like secrets (they ship in the artifact).
+    pub secret_like_settings: Vec<String>,
     /// SHA-256 of the component.
     pub sha256: String,
     /// The precompiled component (`--precompile`), written beside the output.
@@ -156,6 +158,16 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
     let app_files = reporter.stage("select files", || select_app_files(&app))?;
     let (deps, substituted, notes) =
         reporter.stage("dependencies", || install_dependencies(&opts.deps))?;
+    if let Some((package, why)) = NEEDS_SOCKETS
+        .iter()
+        .find(|(name, _)| deps.iter().any(|dep| dep.name == *name))
+    {
+        return Err(BuildError::NeedsSockets {
+            package: (*package).to_string(),
+            why,
+        }
+        .into());
+    }
     let prune_table = world.prune_table()?;
     let (sdk, stdlib) = reporter.stage("plan stdlib", || {
         let mut roots = ImportRoots::new();
@@ -285,6 +297,12 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         left_out: bundle.left_out.clone(),
         substituted,
         notes,
+        secret_like_settings: app
+            .settings
+            .keys()
+            .filter(|key| looks_secret(key))
+            .cloned()
+            .collect(),
         skipped_secrets: app_files
             .skipped_secrets
             .iter()
@@ -305,6 +323,24 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
 /// no dependencies. A substituted package comes with no files (pyedge bundles its own
 /// build when it is a dependency); its name, version and substitute are also returned
 /// for the summary, with the resolution's notes.
+/// Whether a `[tool.pyedge.config]` key names a secret (`api_token`, `DB_PASSWORD`...):
+/// its value is baked into the component, and every copy of the artifact carries it.
+fn looks_secret(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["token", "secret", "password", "passwd", "key", "credential"]
+        .iter()
+        .any(|word| key.contains(word))
+}
+
+/// Packages that resolve but cannot work in a component, with the reason and what to use.
+const NEEDS_SOCKETS: &[(&str, &str)] = &[(
+    "aiohttp",
+    "its ClientSession opens TCP connections itself and its server listens on a socket, and \
+     a component has no sockets (wasi:http/proxy gives it the host's HTTP instead): for \
+     outbound calls use httpx.AsyncClient, requests or urllib, which pyedge sends through \
+     the host; to serve, an ASGI app (Starlette, FastAPI)",
+)];
+
 fn install_dependencies(
     opts: &DepsOptions,
 ) -> Result<(Vec<DependencyFiles>, Vec<String>, Vec<String>)> {
@@ -394,6 +430,14 @@ pub enum BuildError {
         /// What asks for HTTP: the app object or the interface.
         what: String,
     },
+    /// A dependency that resolves but cannot work without sockets (exit 4).
+    #[error("{package} cannot run in a component: {why}")]
+    NeedsSockets {
+        /// The package.
+        package: String,
+        /// Why, and what to use instead.
+        why: &'static str,
+    },
     /// `-o` names the `.cwasm` that `--precompile` writes (exit 2).
     #[error(
         "-o {} names the precompiled file; with --precompile, -o names the component \
@@ -411,6 +455,7 @@ impl BuildError {
     pub fn exit(&self) -> Exit {
         match self {
             BuildError::OverBudget { .. } => Exit::OverBudget,
+            BuildError::NeedsSockets { .. } => Exit::DependencyRejected,
             BuildError::PrecompileScript { .. }
             | BuildError::PrecompileOutput { .. }
             | BuildError::InterfaceWorld { .. } => Exit::Usage,

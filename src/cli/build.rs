@@ -84,6 +84,12 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<()> {
         .shows_progress()
         .then_some(&spinner as &dyn StageObserver);
     let outcome = build(&opts, progress)?;
+    for key in &outcome.secret_like_settings {
+        printer.warn(&format!(
+            "[tool.pyedge.config] {key} looks like a secret, and its value is baked into the \
+             component: anyone with a copy of the .wasm can read it"
+        ));
+    }
     for (file, why) in &outcome.skipped_secrets {
         printer.warn(&format!(
             "left out {file}: it looks like a credential: {why}; name it in \

@@ -403,12 +403,14 @@ fn dependency_messages_from_an_index() {
     index.add_wheel(&WheelSpec::pure("fastapi", "0.165.0").requires("pydantic>=2.9"));
     index.add_wheel(&WheelSpec::pure("pydantic", "2.12.5").requires("pydantic-core==2.41.5"));
     index.add_wheel(&native("pydantic-core", "2.41.5"));
+    index.add_wheel(&WheelSpec::pure("aiohttp", "3.13.2"));
     let url = index.url();
     let cases: &[(&str, &str, &[&str], i32)] = &[
         ("native-with-older-versions", "shop\n", &["check-deps"], 4),
         ("pydantic-core", "fastapi\n", &["check-deps"], 4),
         ("lock-refused", "shop\n", &["lock"], 4),
         ("build-refused", "shop\n", &["build"], 4),
+        ("aiohttp", "aiohttp\n", &["build"], 4),
     ];
     for (name, requirements, command, code) in cases {
         let dir = app(
@@ -430,6 +432,9 @@ fn dependency_messages_from_an_index() {
             .code(*code);
         let text = message(&run, &dir).replace(&url, "[INDEX]");
         insta::assert_snapshot!(format!("index-{name}"), text);
+        if *name == "aiohttp" {
+            assert!(!text.contains("panicked"), "{text}");
+        }
         assert!(!out.exists(), "{name}: a refused build wrote its output");
     }
     // An index nobody answers.
@@ -447,4 +452,24 @@ fn dependency_messages_from_an_index() {
         "index-unreachable",
         message(&run, &dir).replace(&dead, "[INDEX]")
     );
+}
+
+#[test]
+fn secret_looking_settings_are_warned_about() {
+    let dir = app(
+        "secret-settings",
+        &[
+            ("app.py", HELLO),
+            (
+                "pyproject.toml",
+                "[tool.pyedge.config]\nregion = \"eu\"\nAPI_TOKEN = \"t0k\"\ndb_password = \"pw\"\n",
+            ),
+        ],
+    );
+    let out = dir.join("app.wasm");
+    let run = pyedge()
+        .args(["build", s(&dir), "-o", s(&out)])
+        .assert()
+        .success();
+    insta::assert_snapshot!("build-secret-looking-settings", message(&run, &dir));
 }
