@@ -120,50 +120,21 @@ fn app_without_entry_point_says_what_it_looked_for() {
 /// A tiny origin server: answers every request with its path and the
 /// x-internal-user-id header it received.
 fn start_origin() -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut head = String::new();
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 2 {
-                head.push_str(&line);
-                line.clear();
-            }
-            let length: usize = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse().unwrap())
-                })
-                .unwrap_or(0);
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            let path = head.split_whitespace().nth(1).unwrap_or("?").to_string();
-            let user = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("x-internal-user-id:")
-                        .map(|v| v.trim().to_string())
-                })
-                .unwrap_or_default();
-            log.lock().unwrap().push(head.clone());
-            let answer = format!(
-                "origin saw {path} for user {user} with {} body bytes",
-                body.len()
-            );
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-        }
+    let addr = crate::common::upstream::serve(move |req| {
+        log.lock().unwrap().push(req.head.clone());
+        let answer = format!(
+            "origin saw {} for user {} with {} body bytes",
+            req.target,
+            req.header("x-internal-user-id"),
+            req.body.len()
+        );
+        crate::common::upstream::response(
+            "200 OK",
+            "content-type: text/plain\r\n",
+            answer.as_bytes(),
+        )
     });
     (addr, seen)
 }

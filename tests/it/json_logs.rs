@@ -6,37 +6,21 @@
 //! the trace on in its `traceparent`.
 
 use crate::common::serve::{request, Server};
+use crate::common::upstream;
 use crate::web_apps::Host;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
 /// A loopback upstream that records each request's `traceparent`.
 fn start_upstream() -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/stock", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 2 {
-                if let Some(value) = line.to_ascii_lowercase().strip_prefix("traceparent:") {
-                    log.lock().unwrap().push(value.trim().to_string());
-                }
-                line.clear();
-            }
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
-            );
-        }
+    let base = upstream::serve(move |req| {
+        log.lock().unwrap().push(req.header("traceparent"));
+        upstream::response("200 OK", "", b"ok")
     });
-    (url, seen)
+    (format!("{base}/stock"), seen)
 }
 
 /// The guest's and the server's log lines as JSON (wasmtime's `stderr [N] :: ` prefix

@@ -10,48 +10,24 @@ use std::path::{Path, PathBuf};
 /// A loopback origin: answers every request with what it saw (method, path and query,
 /// x-internal-user-id, x-forwarded-*, body length) and records each request's head.
 fn start_origin() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = format!("http://{}", listener.local_addr().unwrap());
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let (mut head, mut line) = (String::new(), String::new());
-            while reader.read_line(&mut line).unwrap_or(0) > 2 {
-                head.push_str(&line);
-                line.clear();
-            }
-            let header = |name: &str| {
-                head.lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
-                    })
-                    .unwrap_or_default()
-            };
-            let length: usize = header("content-length").parse().unwrap_or(0);
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            let mut words = head.split_whitespace();
-            let (method, target) = (words.next().unwrap_or("?"), words.next().unwrap_or("?"));
-            let answer = format!(
-                "{method} {target} user={} proto={} fwd-host={} body={}",
-                header("x-internal-user-id"),
-                header("x-forwarded-proto"),
-                !header("x-forwarded-host").is_empty(),
-                String::from_utf8_lossy(&body)
-            );
-            log.lock().unwrap().push(head.clone());
-            let _ = write!(
-                stream,
-                "HTTP/1.1 201 Created\r\ncontent-type: text/plain\r\nx-origin: yes\r\n\
-                 content-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-        }
+    let addr = crate::common::upstream::serve(move |req| {
+        let answer = format!(
+            "{} {} user={} proto={} fwd-host={} body={}",
+            req.method,
+            req.target,
+            req.header("x-internal-user-id"),
+            req.header("x-forwarded-proto"),
+            !req.header("x-forwarded-host").is_empty(),
+            String::from_utf8_lossy(&req.body)
+        );
+        log.lock().unwrap().push(req.head.clone());
+        crate::common::upstream::response(
+            "201 Created",
+            "content-type: text/plain\r\nx-origin: yes\r\n",
+            answer.as_bytes(),
+        )
     });
     (addr, seen)
 }

@@ -6,80 +6,27 @@
 //! library's own exception types.
 
 use crate::common::serve::{request, text};
+use crate::common::upstream;
 use crate::web_apps::{build_web_app, Host};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::time::Duration;
 
 /// A loopback upstream: `/json`, `/echo` (method, content type and body back),
 /// `/redirect` (302 to /json), `/slow` (answers after 3 s), anything else 404.
 fn start_upstream() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let (mut head, mut line) = (String::new(), String::new());
-                while reader.read_line(&mut line).unwrap_or(0) > 2 {
-                    head.push_str(&line);
-                    line.clear();
-                }
-                let header = |name: &str| {
-                    head.lines()
-                        .find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
-                        })
-                        .unwrap_or_default()
-                };
-                let mut body = vec![0; header("content-length").parse().unwrap_or(0)];
-                reader.read_exact(&mut body).unwrap();
-                let mut words = head.split_whitespace();
-                let (method, path) = (words.next().unwrap_or("?"), words.next().unwrap_or("?"));
-                let (status, extra, answer) = match path {
-                    "/json" => ("200 OK", String::new(), r#"{"hello": "world"}"#.to_string()),
-                    "/echo" => (
-                        "200 OK",
-                        String::new(),
-                        format!(
-                            "{method} {} {}",
-                            header("content-type"),
-                            String::from_utf8_lossy(&body)
-                        ),
-                    ),
-                    "/redirect" => (
-                        "302 Found",
-                        "location: /json\r\n".to_string(),
-                        String::new(),
-                    ),
-                    "/slow" => {
-                        std::thread::sleep(Duration::from_secs(3));
-                        ("200 OK", String::new(), "late".to_string())
-                    }
-                    _ => ("404 Not Found", String::new(), "no such page".to_string()),
-                };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\n{extra}content-length: {}\r\n\
-                     connection: close\r\n\r\n{answer}",
-                    answer.len()
-                );
-            });
+    upstream::serve(|req| match req.target.as_str() {
+        "/json" => upstream::response("200 OK", "", br#"{"hello": "world"}"#),
+        "/echo" => {
+            let mut answer = format!("{} {} ", req.method, req.header("content-type")).into_bytes();
+            answer.extend_from_slice(&req.body);
+            upstream::response("200 OK", "", &answer)
         }
-    });
-    base
-}
-
-/// A loopback address nothing listens on.
-fn refused_url() -> String {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    format!("http://127.0.0.1:{port}/json")
+        "/redirect" => upstream::response("302 Found", "location: /json\r\n", b""),
+        "/slow" => {
+            std::thread::sleep(Duration::from_secs(3));
+            upstream::response("200 OK", "", b"late")
+        }
+        _ => upstream::response("404 Not Found", "", b"no such page"),
+    })
 }
 
 fn call(
@@ -164,7 +111,7 @@ fn clients_work_through(host: &Host, upstream: &str) {
         assert_eq!(got["error"], "httpx.HTTPStatusError", "{client}: {got}");
     }
 
-    let refused = refused_url();
+    let refused = upstream::refused_url("/json");
     let got = call(host, "urllib", "GET", &refused, None, "10");
     assert_eq!(
         (got["error"].as_str(), got["reason"].as_str()),

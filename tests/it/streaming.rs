@@ -6,10 +6,10 @@
 //! out of memory (a 500). And a generator's chunks reach the client one by one.
 
 use crate::common::serve::{request, text, Server};
+use crate::common::upstream;
 use crate::web_apps::{chunks_of, Host};
 use sha2::{Digest, Sha256};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader, Write};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -24,72 +24,16 @@ fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
-/// A loopback upstream: `POST /sink` reads the body (chunked or not) and answers
-/// `SIZE SHA256`; `GET /big` answers the 100 MB payload.
+/// A loopback upstream: `POST /sink` answers `SIZE SHA256` of the body it got (chunked
+/// or not); `GET /big` answers the 100 MB payload.
 fn start_upstream() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let (mut head, mut line) = (String::new(), String::new());
-                while reader.read_line(&mut line).unwrap_or(0) > 2 {
-                    head.push_str(&line.to_ascii_lowercase());
-                    line.clear();
-                }
-                if head.starts_with("get /big") {
-                    let _ = write!(
-                        stream,
-                        "HTTP/1.1 200 OK\r\ncontent-length: {BIG}\r\nconnection: close\r\n\r\n"
-                    );
-                    let _ = stream.write_all(payload());
-                    return;
-                }
-                let mut digest = Sha256::new();
-                let mut size = 0usize;
-                let mut buf = vec![0u8; 1 << 16];
-                if head.contains("transfer-encoding: chunked") {
-                    loop {
-                        line.clear();
-                        reader.read_line(&mut line).unwrap();
-                        let n = usize::from_str_radix(line.trim(), 16).unwrap();
-                        if n == 0 {
-                            break;
-                        }
-                        let mut left = n;
-                        while left > 0 {
-                            let got = reader.read(&mut buf[..left.min(1 << 16)]).unwrap();
-                            digest.update(&buf[..got]);
-                            left -= got;
-                        }
-                        size += n;
-                        reader.read_line(&mut line).unwrap(); // the chunk's CRLF
-                    }
-                } else {
-                    let length: usize = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .map_or(0, |v| v.trim().parse().unwrap());
-                    let mut left = length;
-                    while left > 0 {
-                        let got = reader.read(&mut buf[..left.min(1 << 16)]).unwrap();
-                        digest.update(&buf[..got]);
-                        left -= got;
-                    }
-                    size = length;
-                }
-                let answer = format!("{size} {}", hex::encode(digest.finalize()));
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                    answer.len()
-                );
-            });
+    upstream::serve(|req| {
+        if req.target == "/big" {
+            return upstream::response("200 OK", "", payload());
         }
-    });
-    base
+        let answer = format!("{} {}", req.body.len(), sha256_hex(&req.body));
+        upstream::response("200 OK", "", answer.as_bytes())
+    })
 }
 
 /// POST `data` by hand; the response's status, if the server's answer could be read.

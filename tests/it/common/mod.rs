@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod serve;
+pub mod upstream;
 
 pub use cli::pyedge;
 
