@@ -3,8 +3,6 @@
 
 use crate::common::serve::{request, text, Server};
 use crate::common::{built, describe, fixture, pyedge, scratch};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 

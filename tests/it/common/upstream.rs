@@ -1,7 +1,7 @@
 //! Loopback servers standing in for the upstreams and origins that components call out
 //! to: a test gives the answer for each request it receives, and asserts on what came.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
 
