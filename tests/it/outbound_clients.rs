@@ -16,9 +16,14 @@ fn start_upstream() -> String {
     upstream::serve(|req| match req.target.as_str() {
         "/json" => upstream::response("200 OK", "", br#"{"hello": "world"}"#),
         "/echo" => {
-            let mut answer = format!("{} {} ", req.method, req.header("content-type")).into_bytes();
-            answer.extend_from_slice(&req.body);
-            upstream::response("200 OK", "", &answer)
+            // As text (binary bytes replaced), so every client can decode the answer.
+            let answer = format!(
+                "{} {} {}",
+                req.method,
+                req.header("content-type"),
+                String::from_utf8_lossy(&req.body)
+            );
+            upstream::response("200 OK", "", answer.as_bytes())
         }
         "/redirect" => upstream::response("302 Found", "location: /json\r\n", b""),
         "/slow" => {
