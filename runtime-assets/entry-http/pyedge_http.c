@@ -176,50 +176,41 @@ static PyTypeObject IncomingBodyType = {
     .tp_methods = incoming_body_methods,
 };
 
-/* An IncomingBody owning `request` (and its body, once consumed). */
-static PyObject *incoming_body_new(wasi_http_types_own_incoming_request_t request) {
-    if (PyType_Ready(&IncomingBodyType) < 0) {
-        wasi_http_types_incoming_request_drop_own(request);
-        return NULL;
-    }
-    IncomingBody *self = PyObject_New(IncomingBody, &IncomingBodyType);
-    if (self == NULL) {
-        wasi_http_types_incoming_request_drop_own(request);
-        return NULL;
-    }
+/* Take the body (and its stream) of `self`'s parent, if it has one. */
+static PyObject *incoming_body_open(IncomingBody *self, bool consumed) {
     self->open = true;
     self->ended = false;
-    self->of_response = false;
-    self->request = request;
-    wasi_http_types_borrow_incoming_request_t borrowed = wasi_http_types_borrow_incoming_request(request);
-    self->has_body = wasi_http_types_method_incoming_request_consume(borrowed, &self->body);
-    self->has_stream = self->has_body &&
+    self->has_body = consumed;
+    self->has_stream = consumed &&
                        wasi_http_types_method_incoming_body_stream(wasi_http_types_borrow_incoming_body(self->body),
                                                                   &self->stream);
     return (PyObject *)self;
 }
 
-/* An IncomingBody owning an outbound call's `response` and its body. */
-static PyObject *incoming_response_body_new(wasi_http_types_own_incoming_response_t response) {
-    if (PyType_Ready(&IncomingBodyType) < 0) {
-        wasi_http_types_incoming_response_drop_own(response);
+/* An IncomingBody owning `request` (and its body, once consumed). */
+static PyObject *incoming_body_new(wasi_http_types_own_incoming_request_t request) {
+    IncomingBody *self = PyType_Ready(&IncomingBodyType) < 0 ? NULL : PyObject_New(IncomingBody, &IncomingBodyType);
+    if (self == NULL) {
+        wasi_http_types_incoming_request_drop_own(request);
         return NULL;
     }
-    IncomingBody *self = PyObject_New(IncomingBody, &IncomingBodyType);
+    self->of_response = false;
+    self->request = request;
+    return incoming_body_open(self, wasi_http_types_method_incoming_request_consume(
+                                        wasi_http_types_borrow_incoming_request(request), &self->body));
+}
+
+/* An IncomingBody owning an outbound call's `response` and its body. */
+static PyObject *incoming_response_body_new(wasi_http_types_own_incoming_response_t response) {
+    IncomingBody *self = PyType_Ready(&IncomingBodyType) < 0 ? NULL : PyObject_New(IncomingBody, &IncomingBodyType);
     if (self == NULL) {
         wasi_http_types_incoming_response_drop_own(response);
         return NULL;
     }
-    self->open = true;
-    self->ended = false;
     self->of_response = true;
     self->response = response;
-    wasi_http_types_borrow_incoming_response_t borrowed = wasi_http_types_borrow_incoming_response(response);
-    self->has_body = wasi_http_types_method_incoming_response_consume(borrowed, &self->body);
-    self->has_stream = self->has_body &&
-                       wasi_http_types_method_incoming_body_stream(wasi_http_types_borrow_incoming_body(self->body),
-                                                                  &self->stream);
-    return (PyObject *)self;
+    return incoming_body_open(self, wasi_http_types_method_incoming_response_consume(
+                                        wasi_http_types_borrow_incoming_response(response), &self->body));
 }
 
 /* The body of an incoming request or response, as bytes (consumes the body handle). */
