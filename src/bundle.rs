@@ -191,6 +191,22 @@ fn boot_config(app: &AppConfig, world: &str, left_out: &[String]) -> String {
     for (key, value) in &app.settings {
         cfg.push_str(&format!("setting.{key}={}\n", value.replace('\n', " ")));
     }
+    if app.runtime_config != crate::config::RuntimeConfig::None {
+        cfg.push_str(&format!(
+            "runtime_config={}\nconfig_store={}\n",
+            app.runtime_config.name(),
+            app.config_store.name()
+        ));
+    }
+    // Names only: a secret's value never comes near the build.
+    for (name, spec) in &app.secrets {
+        let need = if spec.required {
+            "required"
+        } else {
+            "optional"
+        };
+        cfg.push_str(&format!("secret.{name}={need}\n"));
+    }
     cfg
 }
 

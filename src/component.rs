@@ -60,8 +60,14 @@ pub fn detect_world(entry_source: &str) -> World {
     }
 }
 
-/// Turn the (pre-initialized) core module into a component for `world`.
-pub fn componentize(core: &[u8], world: World) -> Result<Vec<u8>> {
+/// Turn the (pre-initialized) core module into a component for `world`, importing from
+/// the host's run-time configuration what `host` says (see [`crate::runtime_config`]).
+pub fn componentize(
+    core: &[u8],
+    world: World,
+    host: crate::runtime_config::HostConfig,
+) -> Result<Vec<u8>> {
+    let core = crate::runtime_config::bind_imports(core, host)?;
     let adapter = match world {
         World::Cli => WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
         // The proxy adapter imports only what wasi:http/proxy provides, so the
@@ -69,7 +75,7 @@ pub fn componentize(core: &[u8], world: World) -> Result<Vec<u8>> {
         World::Http => WASI_SNAPSHOT_PREVIEW1_PROXY_ADAPTER,
     };
     ComponentEncoder::default()
-        .module(core)
+        .module(&core)
         .context("the core module cannot be made a component")?
         .adapter(WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter)
         .context("loading the WASI preview1 adapter")?

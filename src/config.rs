@@ -75,6 +75,82 @@ pub struct ToolConfig {
     pub config: std::collections::BTreeMap<String, String>,
     /// Where `send_to_origin(request)` forwards requests: an `http://` or `https://` URL.
     pub origin: Option<String>,
+    /// Where `pyedge.config` looks first at run time: `none` (default), `env` or
+    /// `wasi-config`.
+    pub runtime_config: Option<RuntimeConfig>,
+    /// Which `wasi:config/store` version the host implements: `wasmtime` (default) or
+    /// `spin`.
+    pub config_store: Option<ConfigStore>,
+    /// Names the host provides at run time and the build never holds a value for.
+    #[serde(default)]
+    pub secrets: std::collections::BTreeMap<String, SecretSpec>,
+}
+
+/// Where the app's run-time settings and secrets come from: `[tool.pyedge] runtime-config`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuntimeConfig {
+    /// Nothing from the host: `pyedge.config` is `[tool.pyedge.config]`, and the component
+    /// imports only the wasi:http/proxy world.
+    #[default]
+    None,
+    /// The host's environment (`wasi:cli/environment`): `os.environ`, and `pyedge.config`
+    /// before the build-time defaults.
+    Env,
+    /// The host's config store (`wasi:config/store`), before the build-time defaults.
+    WasiConfig,
+}
+
+impl RuntimeConfig {
+    /// The name used in `pyproject.toml` and in the boot configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            RuntimeConfig::None => "none",
+            RuntimeConfig::Env => "env",
+            RuntimeConfig::WasiConfig => "wasi-config",
+        }
+    }
+}
+
+/// The host whose `wasi:config/store` version the component imports:
+/// `[tool.pyedge] config-store`. The interface is still a draft, and hosts implement
+/// different versions of it, with the same functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfigStore {
+    /// `wasi:config/store@0.2.0-rc.1`: `wasmtime serve -Sconfig -Sconfig-var K=V`, and
+    /// `pyedge serve --config K=V`.
+    #[default]
+    Wasmtime,
+    /// `wasi:config/store@0.2.0-draft-2024-09-27`: Spin's application variables.
+    Spin,
+}
+
+impl ConfigStore {
+    /// The name used in `pyproject.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConfigStore::Wasmtime => "wasmtime",
+            ConfigStore::Spin => "spin",
+        }
+    }
+
+    /// The `wasi:config` package version this host implements.
+    pub fn wasi_config_version(self) -> &'static str {
+        match self {
+            ConfigStore::Wasmtime => "0.2.0-rc.1",
+            ConfigStore::Spin => "0.2.0-draft-2024-09-27",
+        }
+    }
+}
+
+/// One `[tool.pyedge.secrets]` entry: `API_TOKEN = { required = true }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSpec {
+    /// A request gets a 500 naming the secret when the host does not provide it.
+    #[serde(default)]
+    pub required: bool,
 }
 
 /// Everything the pipeline needs to know about the app.
@@ -111,6 +187,12 @@ pub struct AppConfig {
     pub stdlib: StdlibSelection,
     /// `[tool.pyedge] origin`, for `send_to_origin` (checked: absolute http(s), no query).
     pub origin: Option<String>,
+    /// Where `pyedge.config` looks first at run time.
+    pub runtime_config: RuntimeConfig,
+    /// Which `wasi:config/store` version the component imports (with `wasi-config`).
+    pub config_store: ConfigStore,
+    /// `[tool.pyedge.secrets]`: names only the host provides, with whether each is required.
+    pub secrets: std::collections::BTreeMap<String, SecretSpec>,
 }
 
 /// How the component calls the app: `[tool.pyedge] interface`, `--interface`.
@@ -244,6 +326,14 @@ pub enum ProjectError {
         /// The value found.
         value: String,
     },
+    /// `[tool.pyedge.secrets]`, `runtime-config` or `config-store` do not fit together.
+    #[error("{}: {why}", file.display())]
+    RuntimeConfig {
+        /// The pyproject file.
+        file: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
     /// `[tool.pyedge] origin` is not an absolute http(s) URL.
     #[error("{}: [tool.pyedge] origin {why}", file.display())]
     Origin {
@@ -329,6 +419,11 @@ pub fn resolve_app_config(
             })
         }
     };
+    let runtime_config = tool.runtime_config.unwrap_or_default();
+    check_runtime_config(&tool, runtime_config).map_err(|why| ProjectError::RuntimeConfig {
+        file: app_dir.join("pyproject.toml"),
+        why,
+    })?;
     let origin = tool
         .origin
         .map(|url| check_origin(&url).map(|()| url))
@@ -340,6 +435,9 @@ pub fn resolve_app_config(
     Ok(AppConfig {
         stdlib,
         origin,
+        runtime_config,
+        config_store: tool.config_store.unwrap_or_default(),
+        secrets: tool.secrets,
         app_dir: app_dir.to_path_buf(),
         entry_module,
         entry_path,
@@ -354,6 +452,62 @@ pub fn resolve_app_config(
         budget,
         settings: tool.config,
     })
+}
+
+/// Secrets need a host to come from, never have a build-time value, and, for Spin, have
+/// names its variables can carry.
+fn check_runtime_config(tool: &ToolConfig, mode: RuntimeConfig) -> Result<(), String> {
+    let secrets: Vec<&str> = tool.secrets.keys().map(String::as_str).collect();
+    if mode == RuntimeConfig::None && !secrets.is_empty() {
+        return Err(format!(
+            "[tool.pyedge.secrets] declares {} but runtime-config is \"none\": secrets come \
+             from the host at run time; set [tool.pyedge] runtime-config = \"env\" or \
+             \"wasi-config\"",
+            secrets.join(", ")
+        ));
+    }
+    if let Some(name) = secrets.iter().find(|name| tool.config.contains_key(**name)) {
+        return Err(format!(
+            "{name} is both in [tool.pyedge.secrets] and in [tool.pyedge.config]: a secret never \
+             gets a build-time value (it would ship in the artifact); remove it from \
+             [tool.pyedge.config]"
+        ));
+    }
+    for name in &secrets {
+        if name.is_empty() || name.contains(['=', '\0', '\n']) {
+            return Err(format!(
+                "[tool.pyedge.secrets] name {name:?} is not a valid configuration name"
+            ));
+        }
+    }
+    if tool.config_store.is_some() && mode != RuntimeConfig::WasiConfig {
+        return Err(format!(
+            "config-store chooses the wasi:config/store version, which only \
+             runtime-config = \"wasi-config\" imports (runtime-config is \"{}\")",
+            mode.name()
+        ));
+    }
+    // Spin's variables are lower-case letters, digits and underscores, starting with a
+    // letter; its wasi:config/store answers only for such names.
+    if mode == RuntimeConfig::WasiConfig && tool.config_store == Some(ConfigStore::Spin) {
+        let spin_name = |name: &str| {
+            name.starts_with(|c: char| c.is_ascii_lowercase())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        let mut names = secrets
+            .iter()
+            .copied()
+            .chain(tool.config.keys().map(String::as_str));
+        if let Some(bad) = names.find(|name| !spin_name(name)) {
+            return Err(format!(
+                "{bad:?} cannot be a Spin variable (config-store = \"spin\"): Spin's variable \
+                 names are lower-case letters, digits and underscores, starting with a letter"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `[tool.pyedge] origin` must be `http(s)://authority[/path]`, without query or fragment

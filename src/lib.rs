@@ -38,6 +38,8 @@ pub mod prune;
 pub mod report;
 #[cfg(feature = "host")]
 pub mod runtime;
+#[cfg(feature = "host")]
+pub mod runtime_config;
 pub mod secrets;
 #[cfg(feature = "host")]
 pub mod serve;

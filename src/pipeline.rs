@@ -149,6 +149,12 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         };
         return Err(BuildError::InterfaceWorld { what }.into());
     }
+    if world == World::Cli && app.runtime_config == crate::config::RuntimeConfig::WasiConfig {
+        return Err(BuildError::ConfigStoreScript {
+            entry: app.entry_path.clone(),
+        }
+        .into());
+    }
     if precompiled_to.is_some() && world != World::Http {
         return Err(BuildError::PrecompileScript {
             entry: app.entry_path.clone(),
@@ -262,7 +268,11 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
     } else {
         strip_custom_sections(&core)?
     };
-    let component = reporter.stage("componentize", || componentize(&core, world))?;
+    let host = crate::runtime_config::HostConfig {
+        mode: app.runtime_config,
+        store: app.config_store,
+    };
+    let component = reporter.stage("componentize", || componentize(&core, world, host))?;
     let size = reporter.stage("report", || {
         size_report(&component, &core, &bundle, layout.bundle_addr, app.budget)
     })?;
@@ -421,6 +431,16 @@ pub enum BuildError {
         /// The entry file.
         entry: String,
     },
+    /// `runtime-config = "wasi-config"` for a script (exit 2).
+    #[error(
+        "{entry} is a script app (cli world), and runtime-config = \"wasi-config\" is for HTTP \
+         apps (wasi:config/store comes with wasi:http hosts); a script reads the host's \
+         environment: runtime-config = \"env\" with `wasmtime run --env NAME=VALUE`"
+    )]
+    ConfigStoreScript {
+        /// The entry file.
+        entry: String,
+    },
     /// An app object, or a handler, WSGI or ASGI interface, in the cli world (exit 2).
     #[error(
         "--world cli runs a script's main() or its body, and {what} is served over HTTP: \
@@ -457,6 +477,7 @@ impl BuildError {
             BuildError::OverBudget { .. } => Exit::OverBudget,
             BuildError::NeedsSockets { .. } => Exit::DependencyRejected,
             BuildError::PrecompileScript { .. }
+            | BuildError::ConfigStoreScript { .. }
             | BuildError::PrecompileOutput { .. }
             | BuildError::InterfaceWorld { .. } => Exit::Usage,
         }

@@ -684,8 +684,131 @@ static PyObject *http_send(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* ---- run-time configuration ----
+ *
+ * The host's environment and config store, for `[tool.pyedge] runtime-config`. These two
+ * functions are imported under pyedge's own module name, not a WASI interface: `pyedge
+ * build` (src/runtime_config.rs) renames them to the interface the app chose
+ * (wasi:cli/environment, or wasi:config/store in the version its host implements) or,
+ * when the app did not ask for it, replaces them with a function that answers "the host
+ * has no value". So the runtime is one module, and a component imports only what its
+ * runtime-config says. The build's snapshot binds them to traps: nothing read from the
+ * host can end up in it.
+ *
+ * Arguments and results are laid out as the canonical ABI lowers the WIT functions
+ * (32-bit): strings and lists are (pointer, length) pairs allocated through
+ * cabi_realloc (malloc; a zero-length one is not allocated), released here with free. */
+
+typedef struct {
+    uint8_t *ptr;
+    size_t len;
+} rc_string_t;
+
+typedef struct {
+    rc_string_t key, value;
+} rc_pair_t;
+
+/* list<tuple<string, string>> */
+typedef struct {
+    rc_pair_t *ptr;
+    size_t len;
+} rc_pairs_t;
+
+/* result<option<string>, error>, where `variant error { upstream(string), io(string) }`:
+ * the result's tag at 0, its payload at 4 (an option's tag, or the error's case, then a
+ * string at 8). */
+typedef struct {
+    uint8_t is_err;
+    struct {
+        uint8_t tag;
+        rc_string_t text;
+    } val;
+} rc_config_result_t;
+
+_Static_assert(sizeof(rc_pair_t) == 16, "tuple<string, string> is 16 bytes");
+_Static_assert(sizeof(rc_config_result_t) == 16, "result<option<string>, error> is 16 bytes");
+
+/* wasi:cli/environment#get-environment: func() -> list<tuple<string, string>> */
+__attribute__((import_module("pyedge:runtime-config"), import_name("get-environment")))
+extern void pyedge_rc_get_environment(rc_pairs_t *ret);
+
+/* wasi:config/store#get: func(key: string) -> result<option<string>, error> */
+__attribute__((import_module("pyedge:runtime-config"), import_name("config-get")))
+extern void pyedge_rc_config_get(const uint8_t *key, size_t key_len, rc_config_result_t *ret);
+
+static void rc_string_free(rc_string_t *s) {
+    if (s->len > 0) {
+        free(s->ptr);
+    }
+    s->ptr = NULL;
+    s->len = 0;
+}
+
+/* The host's environment as a list of (name, value) bytes pairs. */
+static PyObject *host_environment(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    rc_pairs_t pairs = {NULL, 0};
+    pyedge_rc_get_environment(&pairs);
+    PyObject *list = PyList_New(0);
+    for (size_t i = 0; i < pairs.len; i++) {
+        rc_pair_t *pair = &pairs.ptr[i];
+        if (list != NULL) {
+            PyObject *item = Py_BuildValue("(y#y#)", (const char *)pair->key.ptr, (Py_ssize_t)pair->key.len,
+                                           (const char *)pair->value.ptr, (Py_ssize_t)pair->value.len);
+            if (item == NULL || PyList_Append(list, item) < 0) {
+                Py_CLEAR(list);
+            }
+            Py_XDECREF(item);
+        }
+        rc_string_free(&pair->key);
+        rc_string_free(&pair->value);
+    }
+    if (pairs.len > 0) {
+        free(pairs.ptr);
+    }
+    return list;
+}
+
+/* The config store's value for `key`: a str, or None when the host has none; OSError
+ * with the host's message when the store fails. */
+static PyObject *host_config_get(PyObject *self, PyObject *args) {
+    (void)self;
+    const char *key;
+    Py_ssize_t key_len;
+    if (!PyArg_ParseTuple(args, "s#:config_get", &key, &key_len)) {
+        return NULL;
+    }
+    rc_config_result_t result;
+    memset(&result, 0, sizeof result);
+    pyedge_rc_config_get((const uint8_t *)key, (size_t)key_len, &result);
+    if (result.is_err) {
+        PyObject *message = PyUnicode_DecodeUTF8((const char *)result.val.text.ptr,
+                                                 (Py_ssize_t)result.val.text.len, "replace");
+        rc_string_free(&result.val.text);
+        if (message == NULL) {
+            return NULL;
+        }
+        PyErr_Format(PyExc_OSError, "the host's config store failed reading %R (%s error): %U",
+                     PyTuple_GET_ITEM(args, 0), result.val.tag ? "io" : "upstream", message);
+        Py_DECREF(message);
+        return NULL;
+    }
+    if (!result.val.tag) {
+        Py_RETURN_NONE;
+    }
+    PyObject *value = PyUnicode_DecodeUTF8((const char *)result.val.text.ptr,
+                                           (Py_ssize_t)result.val.text.len, "strict");
+    rc_string_free(&result.val.text);
+    return value;
+}
+
 static PyMethodDef http_methods[] = {
     {"send", http_send, METH_VARARGS, "Send an HTTP request through wasi:http/outgoing-handler."},
+    {"host_environment", host_environment, METH_NOARGS,
+     "The host's environment, as (name, value) bytes pairs (runtime-config = \"env\")."},
+    {"config_get", host_config_get, METH_VARARGS,
+     "The host config store's value for a key, or None (runtime-config = \"wasi-config\")."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -494,6 +494,9 @@ fn build_module(deps: &[DependencyFiles]) -> Result<Vec<u8>> {
         settings: BTreeMap::new(),
         stdlib: StdlibSelection::All,
         origin: None,
+        runtime_config: crate::config::RuntimeConfig::None,
+        config_store: crate::config::ConfigStore::Wasmtime,
+        secrets: BTreeMap::new(),
     };
     let files = crate::app_files::AppFiles {
         files: vec![(app.entry_path.clone(), DRIVER.as_bytes().to_vec())],

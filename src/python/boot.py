@@ -83,6 +83,45 @@ def _config():
 CONFIG = _config()
 # Build-time settings for the app ([tool.pyedge.config]), read by `pyedge.config`.
 SETTINGS = {k[8:]: v for k, v in CONFIG.items() if k.startswith("setting.")}
+# Where `pyedge.config` looks first at run time ([tool.pyedge] runtime-config): "none",
+# "env" (the host's environment) or "wasi-config" (the host's config store).
+RUNTIME_CONFIG = CONFIG.get("runtime_config", "none")
+# [tool.pyedge.secrets]: name -> required. Names only; the values exist only on the host.
+SECRETS = {k[7:]: v == "required" for k, v in CONFIG.items() if k.startswith("secret.")}
+# False while the app is imported at build time (the snapshot): the host is not there
+# then, and nothing read from it may end up in the snapshot. True once an instance runs.
+RUN_TIME = False
+_WARMING = False  # build time: pyedge's request path runs with a stand-in app
+
+
+def host_config(name):
+    """The host's value for the configuration name `name`, or None: its environment
+    variable (runtime-config = "env") or its config store's entry ("wasi-config").
+    Run time only; a failing config store raises OSError."""
+    if RUNTIME_CONFIG == "env":
+        import os
+        return os.environ.get(name)
+    if RUNTIME_CONFIG == "wasi-config":
+        import _pyedge_http
+        return _pyedge_http.config_get(name)
+    return None
+
+
+def _missing_secrets():
+    """The required secrets the host does not provide (a config store that fails counts
+    as not providing them, with its error)."""
+    missing = []
+    for name, required in SECRETS.items():
+        if not required:
+            continue
+        try:
+            value = host_config(name)
+        except OSError as exc:
+            missing.append(f"{name} ({exc})")
+            continue
+        if value is None:
+            missing.append(name)
+    return missing
 # Search roots, in import priority order: the app, its dependencies, the stdlib.
 ROOTS = [r for r in CONFIG.get("roots", "app").split(":") if r]
 
@@ -465,11 +504,14 @@ def _warm_request_path():
         return  # warming would run the event loop in the snapshot for little gain
     else:
         _HANDLER = lambda request: Response(200, {"content-type": "text/plain"}, request.body)
+    global _WARMING
+    _WARMING = True
     try:
         for _ in range(8):
             handle_http("GET", "/warm?q=1", [(b"accept", b"*/*")], b"ok")
     finally:
         _HANDLER = handler
+        _WARMING = False
 
 
 def _direct_stdio():
@@ -741,6 +783,13 @@ def handle_http(method, uri, headers, body, scheme=None, authority=None):
         # Kept after the return: a streamed body's logs belong to this request too.
         _JSON_LOGS.begin_request(method, uri.partition("?")[0], headers)
     try:
+        missing = _missing_secrets() if SECRETS and RUN_TIME else None
+        if missing:
+            where = ("environment" if RUNTIME_CONFIG == "env" else "config store")
+            print(f"pyedge: required secret not set in the host's {where}: "
+                  f"{', '.join(missing)}", file=sys.stderr)
+            return _plain(500, "Internal Server Error: required secret not set on the host: "
+                          f"{', '.join(name.split(' ')[0] for name in missing)}\n")
         status, items, data = _SERVE(method, uri, headers, body, scheme, authority)
         if method == "HEAD" or status in (204, 304):
             data = _without_body(data)
@@ -770,12 +819,20 @@ def _flush_stdio():
 
 def _refresh_host_state():
     """Run time: take environment, argv and randomness from this host, not the build."""
+    global RUN_TIME
+    RUN_TIME = not _WARMING
     import posix
     env = {}
-    for item in _pyedge.environ():
-        key, sep, value = item.partition(b"=")
-        if sep:
-            env[key] = value
+    if RUNTIME_CONFIG == "env" and CONFIG.get("world") == "http" and RUN_TIME:
+        # wasi:http/proxy has no environment: the component imports wasi:cli/environment
+        # for this (src/runtime_config.rs), read by the C entry.
+        import _pyedge_http
+        env.update(_pyedge_http.host_environment())
+    else:
+        for item in _pyedge.environ():
+            key, sep, value = item.partition(b"=")
+            if sep:
+                env[key] = value
     # Compare before writing: on a host that passes the build's environment (or none),
     # rewriting would dirty snapshot pages on every request for nothing. os.environ wraps
     # this same dict (os._createenviron), so it follows.
@@ -805,6 +862,12 @@ def run_cli():
     """Run time: run the app's main() or the script body; return the exit code."""
     _refresh_host_state()
     kind, target = _MAIN
+    missing = _missing_secrets() if SECRETS else None
+    if missing:
+        print(f"pyedge: required secret not set in the host's environment: {', '.join(missing)}",
+              file=sys.stderr)
+        _flush_stdio()
+        return 1
     try:
         if kind == "module":
             result = target.main()

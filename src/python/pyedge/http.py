@@ -301,13 +301,23 @@ class NoOriginError(HttpError):
 
 
 def _origin():
+    """`[tool.pyedge] origin`, unless the host provides `origin` at run time (its
+    environment or config store, with runtime-config "env" or "wasi-config")."""
     import _pyedge_boot
 
-    origin = _pyedge_boot.CONFIG.get("origin", "")
+    origin = _pyedge_boot.host_config("origin") if _pyedge_boot.RUN_TIME else None
+    if origin is not None:
+        if not origin.startswith(("http://", "https://")) or "?" in origin or "#" in origin:
+            raise NoOriginError(
+                f"the host's `origin` setting {origin!r} is not a plain http:// or https:// URL"
+            )
+    else:
+        origin = _pyedge_boot.CONFIG.get("origin", "")
     if not origin:
         raise NoOriginError(
             "send_to_origin() needs the origin's URL: set `origin = \"https://...\"` under "
-            "[tool.pyedge] in pyproject.toml and build again"
+            "[tool.pyedge] in pyproject.toml and build again, or provide `origin` on the host "
+            "with [tool.pyedge] runtime-config = \"env\" or \"wasi-config\""
         )
     return origin.rstrip("/")
 

@@ -13,4 +13,9 @@ sys.path.insert(0, str(PYTHON_DIR))
 # `pyedge/__init__.py` reads the build-time settings from the boot module.
 _boot = types.ModuleType("_pyedge_boot")
 _boot.SETTINGS = {"origin": "https://origin.example"}
+_boot.SECRETS = {}
+_boot.RUNTIME_CONFIG = "none"
+_boot.RUN_TIME = False
+_boot.CONFIG = {}
+_boot.host_config = lambda name: None
 sys.modules.setdefault("_pyedge_boot", _boot)
