@@ -41,6 +41,11 @@ pub struct WasmInfo {
     pub modules: Vec<ModuleInfo>,
     /// Bytes of the largest module's data segments: the snapshot memory for pyedge apps.
     pub snapshot_memory: u64,
+    /// The imports through which the app reads run-time configuration from the host
+    /// (`[tool.pyedge] runtime-config`): `wasi:cli/environment@…` in an HTTP component,
+    /// `wasi:config/store@…`. Empty for `runtime-config = "none"`; a script's environment
+    /// comes with wasi:cli and is not listed.
+    pub runtime_config: Vec<String>,
 }
 
 /// Describe `bytes`; errors (never panics) on anything that is not valid wasm.
@@ -96,6 +101,19 @@ pub fn inspect_bytes(bytes: &[u8]) -> Result<WasmInfo> {
         }
     }
     info.snapshot_memory = info.modules.iter().map(|m| m.data_bytes).max().unwrap_or(0);
+    let http = info
+        .exports
+        .iter()
+        .any(|name| name.starts_with("wasi:http/incoming-handler@"));
+    info.runtime_config = info
+        .imports
+        .iter()
+        .filter(|name| {
+            name.starts_with("wasi:config/store@")
+                || (http && name.starts_with("wasi:cli/environment@"))
+        })
+        .cloned()
+        .collect();
     if !info.component {
         if let Some(module) = info.modules.first() {
             info.imports = module.imports.clone();

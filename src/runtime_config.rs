@@ -312,3 +312,184 @@ impl Reencode for Rewriter {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_encoder::{
+        CodeSection, EntityType, ExportKind, ExportSection, FunctionSection, ImportSection,
+        MemorySection, MemoryType, TypeSection, ValType,
+    };
+
+    /// A module shaped like the runtime where it matters: a `wasi:http/types` import, the
+    /// two [`MODULE`] imports between other imports, functions that call them (`probe_env`,
+    /// `probe_config`: fill the return area with ones, call, load it back) and one that
+    /// calls the import after them (`call_after`).
+    fn module() -> Vec<u8> {
+        let mut types = TypeSection::new();
+        types.ty().function([ValType::I32], []); // 0: (ret)
+        types
+            .ty()
+            .function([ValType::I32, ValType::I32, ValType::I32], []); // 1: (key, len, ret)
+        types.ty().function([], [ValType::I64]); // 2: probes
+        let mut imports = ImportSection::new();
+        imports.import("wasi:http/types@0.2.12", "x", EntityType::Function(0)); // 0
+        imports.import(MODULE, GET_ENVIRONMENT, EntityType::Function(0)); // 1
+        imports.import(MODULE, CONFIG_GET, EntityType::Function(1)); // 2
+        imports.import("env", "after", EntityType::Function(0)); // 3
+        let mut functions = FunctionSection::new();
+        functions.function(2).function(2).function(0); // 4, 5, 6
+        let mut memory = MemorySection::new();
+        memory.memory(MemoryType {
+            minimum: 1,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
+        let mut exports = ExportSection::new();
+        exports
+            .export("probe_env", ExportKind::Func, 4)
+            .export("probe_config", ExportKind::Func, 5)
+            .export("call_after", ExportKind::Func, 6)
+            .export("memory", ExportKind::Memory, 0);
+        let mem = MemArg {
+            offset: 0,
+            align: 3,
+            memory_index: 0,
+        };
+        let mut code = CodeSection::new();
+        for (at, call, args) in [(16, 1u32, 0), (32, 2u32, 2)] {
+            let mut f = Function::new([]);
+            f.instruction(&Instruction::I32Const(at))
+                .instruction(&Instruction::I64Const(-1))
+                .instruction(&Instruction::I64Store(mem));
+            for _ in 0..args {
+                f.instruction(&Instruction::I32Const(0));
+            }
+            f.instruction(&Instruction::I32Const(at))
+                .instruction(&Instruction::Call(call))
+                .instruction(&Instruction::I32Const(at))
+                .instruction(&Instruction::I64Load(mem))
+                .instruction(&Instruction::End);
+            code.function(&f);
+        }
+        let mut f = Function::new([]);
+        f.instruction(&Instruction::LocalGet(0))
+            .instruction(&Instruction::Call(3))
+            .instruction(&Instruction::End);
+        code.function(&f);
+        let mut module = Module::new();
+        module
+            .section(&types)
+            .section(&imports)
+            .section(&functions)
+            .section(&memory)
+            .section(&exports)
+            .section(&code);
+        module.finish()
+    }
+
+    fn import_names(wasm: &[u8]) -> Vec<String> {
+        let mut names = Vec::new();
+        for payload in Parser::new(0).parse_all(wasm) {
+            if let Payload::ImportSection(reader) = payload.unwrap() {
+                for import in reader.into_imports() {
+                    let import = import.unwrap();
+                    names.push(format!("{}#{}", import.module, import.name));
+                }
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn none_replaces_both_imports_and_every_call_still_reaches_its_function() {
+        let bound = bind_imports(&module(), HostConfig::NONE).unwrap();
+        wasmparser::validate(&bound).unwrap();
+        assert_eq!(
+            import_names(&bound),
+            ["wasi:http/types@0.2.12#x", "env#after"]
+        );
+        let engine = wasmtime::Engine::default();
+        let module = wasmtime::Module::new(&engine, &bound).unwrap();
+        let mut store = wasmtime::Store::new(&engine, Vec::<i32>::new());
+        let mut linker = wasmtime::Linker::new(&engine);
+        linker
+            .func_wrap("wasi:http/types@0.2.12", "x", |_: i32| {})
+            .unwrap();
+        linker
+            .func_wrap(
+                "env",
+                "after",
+                |mut cx: wasmtime::Caller<'_, Vec<i32>>, v: i32| cx.data_mut().push(v),
+            )
+            .unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        for probe in ["probe_env", "probe_config"] {
+            let f = instance
+                .get_typed_func::<(), i64>(&mut store, probe)
+                .unwrap();
+            // The return area zeroed: an empty list, `ok(none)`.
+            assert_eq!(f.call(&mut store, ()).unwrap(), 0, "{probe}");
+        }
+        let after = instance
+            .get_typed_func::<i32, ()>(&mut store, "call_after")
+            .unwrap();
+        after.call(&mut store, 7).unwrap();
+        assert_eq!(store.data(), &[7]);
+    }
+
+    #[test]
+    fn each_mode_imports_its_interface_and_describes_it() {
+        for (host, import, wit) in [
+            (
+                HostConfig {
+                    mode: RuntimeConfig::Env,
+                    store: ConfigStore::Wasmtime,
+                },
+                "wasi:cli/environment@0.2.12#get-environment",
+                "wasi:cli/environment@0.2.12",
+            ),
+            (
+                HostConfig {
+                    mode: RuntimeConfig::WasiConfig,
+                    store: ConfigStore::Spin,
+                },
+                "wasi:config/store@0.2.0-draft-2024-09-27#get",
+                "wasi:config/store@0.2.0-draft-2024-09-27",
+            ),
+        ] {
+            let bound = bind_imports(&module(), host).unwrap();
+            wasmparser::validate(&bound).unwrap();
+            let names = import_names(&bound);
+            assert_eq!(names.len(), 3, "{names:?}");
+            assert!(names.contains(&import.to_string()), "{names:?}");
+            assert!(!names.iter().any(|n| n.starts_with(MODULE)), "{names:?}");
+            let metadata = Parser::new(0)
+                .parse_all(&bound)
+                .filter_map(|p| match p.unwrap() {
+                    Payload::CustomSection(c) if c.name().starts_with("component-type") => {
+                        Some(c.data().to_vec())
+                    }
+                    _ => None,
+                })
+                .next()
+                .expect("component-type section");
+            let text = String::from_utf8_lossy(&metadata);
+            assert!(text.contains(wit), "{wit} not in the metadata");
+        }
+    }
+
+    #[test]
+    fn an_unknown_import_of_the_module_is_an_error_not_a_guess() {
+        let mut types = TypeSection::new();
+        types.ty().function([], []);
+        let mut imports = ImportSection::new();
+        imports.import(MODULE, "get-secrets", EntityType::Function(0));
+        let mut module = Module::new();
+        module.section(&types).section(&imports);
+        let err = bind_imports(&module.finish(), HostConfig::NONE).unwrap_err();
+        assert!(err.to_string().contains("get-secrets"), "{err}");
+    }
+}

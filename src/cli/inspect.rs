@@ -137,6 +137,12 @@ fn describe(path: &Path, info: &WasmInfo) -> String {
     for name in &info.imports {
         out.push_str(&format!("  {name}\n"));
     }
+    if !info.runtime_config.is_empty() {
+        out.push_str(&format!(
+            "run-time config from the host: {}\n",
+            info.runtime_config.join(", ")
+        ));
+    }
     out.push_str(&format!("exports ({}):\n", info.exports.len()));
     for name in &info.exports {
         out.push_str(&format!("  {name}\n"));

@@ -46,6 +46,18 @@ pub struct ServeArgs {
     /// `json` (one object per line, as an app with `log-format = "json"` writes).
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: ServeLogFormat,
+    /// An environment variable for the app, `NAME=VALUE` (repeatable): its `os.environ`
+    /// and `pyedge.config` when it is built with `runtime-config = "env"`.
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_key_value)]
+    pub env: Vec<(String, String)>,
+    /// Environment variables from a dotenv file (`NAME=VALUE` lines, `#` comments,
+    /// optional `export` and quotes); `--env` wins over it.
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+    /// A config-store entry for the app, `NAME=VALUE` (repeatable): `pyedge.config` when it
+    /// is built with `runtime-config = "wasi-config"` (either `config-store` version).
+    #[arg(long = "config", value_name = "NAME=VALUE", value_parser = parse_key_value)]
+    pub config: Vec<(String, String)>,
 }
 
 /// `pyedge serve --log-format`.
@@ -59,9 +71,17 @@ pub enum ServeLogFormat {
 }
 
 impl ServeArgs {
-    /// The server options these flags describe.
-    pub fn options(&self) -> ServeOptions {
-        ServeOptions {
+    /// The server options these flags describe; fails on an `--env-file` that cannot be
+    /// read or parsed (exit 2, naming the file and line).
+    pub fn options(&self) -> anyhow::Result<ServeOptions> {
+        let mut env = Vec::new();
+        for file in &self.env_file {
+            env.extend(read_env_file(file)?);
+        }
+        env.extend(self.env.iter().cloned());
+        Ok(ServeOptions {
+            env: last_wins(env),
+            config: last_wins(self.config.clone()),
             wasm: self.wasm.clone(),
             max_body_size: self.max_body_size,
             timeout: self.timeout,
@@ -69,8 +89,77 @@ impl ServeArgs {
             max_concurrency: self.max_concurrency,
             allow_precompiled: self.allow_precompiled,
             log_format: self.log_format,
+        })
+    }
+}
+
+/// Keep each name's last value, in the order names first appeared.
+fn last_wins(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (name, value) in pairs {
+        match out.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => out.push((name, value)),
         }
     }
+    out
+}
+
+/// `NAME=VALUE` for `--env` and `--config`: a non-empty name without `=` or NUL.
+pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=VALUE, not {text:?}"))?;
+    if name.is_empty() || name.contains('\0') || value.contains('\0') {
+        return Err(format!("expected NAME=VALUE with a name, not {text:?}"));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// A dotenv file, as docker's `--env-file` and python-dotenv read the common subset:
+/// `NAME=VALUE` per line, blank lines and `#` comments skipped, an optional `export `
+/// before the name, and a value in matching single or double quotes taken literally.
+/// Hand-written: the crates for this (dotenvy) also expand `${VAR}` from pyedge's own
+/// environment, which must not leak into the app's.
+pub fn read_env_file(path: &std::path::Path) -> anyhow::Result<Vec<(String, String)>> {
+    use crate::error::{failure, Exit};
+    let text = crate::config::read_project_file(path, crate::config::MAX_PROJECT_FILE_BYTES)
+        .map_err(|err| {
+            failure(
+                Exit::Usage,
+                format!("cannot read --env-file {}: {err}", path.display()),
+            )
+        })?;
+    let mut pairs = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
+        let bad = |why: &str| {
+            failure(
+                Exit::Usage,
+                format!("{}:{}: {why}", path.display(), number + 1),
+            )
+        };
+        let (name, value) = line
+            .split_once('=')
+            .ok_or_else(|| bad("expected NAME=VALUE"))?;
+        let name = name.trim_end();
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return Err(bad("expected NAME=VALUE, with a name without spaces"));
+        }
+        let value = value.trim_start();
+        let value = match value.chars().next() {
+            Some(quote @ ('"' | '\'')) => value[1..]
+                .strip_suffix(quote)
+                .ok_or_else(|| bad("the value's quote is not closed on this line"))?,
+            _ => value.trim_end(),
+        };
+        pairs.push((name.to_string(), value.to_string()));
+    }
+    Ok(pairs)
 }
 
 /// What `pyedge serve` runs and under which limits.
@@ -90,6 +179,10 @@ pub struct ServeOptions {
     pub allow_precompiled: bool,
     /// How the per-request lines are written.
     pub log_format: ServeLogFormat,
+    /// The app's environment (`wasi:cli/environment`).
+    pub env: Vec<(String, String)>,
+    /// The app's config store (`wasi:config/store`).
+    pub config: Vec<(String, String)>,
 }
 
 impl ServeOptions {
@@ -103,6 +196,8 @@ impl ServeOptions {
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             allow_precompiled: false,
             log_format: ServeLogFormat::Text,
+            env: Vec::new(),
+            config: Vec::new(),
         }
     }
 }
@@ -161,7 +256,7 @@ mod tests {
     #[test]
     fn flag_defaults_match_the_documented_options() {
         let cli = Cli::try_parse_from(["serve", "app.wasm"]).unwrap();
-        let opts = cli.serve.options();
+        let opts = cli.serve.options().unwrap();
         let defaults = ServeOptions::new("app.wasm");
         assert_eq!(cli.serve.addr, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(opts.max_body_size, defaults.max_body_size);
@@ -187,7 +282,7 @@ mod tests {
             "2",
         ])
         .unwrap();
-        let opts = cli.serve.options();
+        let opts = cli.serve.options().unwrap();
         assert_eq!(cli.serve.addr, "127.0.0.1:0".parse().unwrap());
         assert_eq!(opts.max_body_size, 1 << 20);
         assert_eq!(opts.timeout, Duration::from_millis(500));

@@ -29,6 +29,8 @@ pub(super) struct Host {
     table: ResourceTable,
     /// The instance's memory budget, which remembers a refused growth.
     pub(super) memory: MemoryBudget,
+    /// `--config` entries: the app's `wasi:config/store`.
+    pub(super) config: Vec<(String, String)>,
 }
 
 impl WasiView for Host {
@@ -56,6 +58,7 @@ pub(super) fn new_store(engine: &Engine, opts: &ServeOptions, deadline: Instant)
     let wasi = WasiCtxBuilder::new()
         .stdout(std::io::stderr())
         .stderr(std::io::stderr())
+        .envs(&opts.env)
         .build();
     let limit = usize::try_from(opts.memory_limit).unwrap_or(usize::MAX);
     let host = Host {
@@ -63,6 +66,7 @@ pub(super) fn new_store(engine: &Engine, opts: &ServeOptions, deadline: Instant)
         http: WasiHttpCtx::new(),
         table: ResourceTable::new(),
         memory: MemoryBudget::new(limit),
+        config: opts.config.clone(),
     };
     let mut store = Store::new(engine, host);
     store.limiter(|host| &mut host.memory);

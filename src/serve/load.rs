@@ -1,6 +1,7 @@
 //! Loading the component to serve: read the file (a component, or with
 //! `--allow-precompiled` a `.cwasm` to map), compile it on the serving engine, check that
-//! it exports `wasi:http/incoming-handler` and imports nothing beyond `wasi:http/proxy`,
+//! it exports `wasi:http/incoming-handler` and imports nothing beyond `wasi:http/proxy` and
+//! the run-time configuration (`wasi:cli/environment`, `wasi:config/store`),
 //! pre-instantiate it, and start one trial instance within the limits.
 
 use super::guest::{new_store, Host};
@@ -156,6 +157,7 @@ fn proxy_pre(engine: &Engine, component: &Component, path: &Path) -> Result<Prox
     wasmtime_wasi_http::p2::add_to_linker_async(&mut linker)
         .map_err(anyhow::Error::from)
         .context("setting up wasi:http")?;
+    add_runtime_config(&mut linker).context("setting up the run-time configuration")?;
     let pre = linker.instantiate_pre(component).map_err(|err| {
         failure(
             Exit::Usage,
@@ -174,6 +176,65 @@ fn proxy_pre(engine: &Engine, component: &Component, path: &Path) -> Result<Prox
             ),
         )
     })
+}
+
+/// What `wasi:config/store#get-all` returns.
+type ConfigEntries = Result<Vec<(String, String)>, ConfigStoreError>;
+
+/// `wasi:config/store`'s error: `variant error { upstream(string), io(string) }`.
+#[derive(wasmtime::component::ComponentType, wasmtime::component::Lower)]
+#[component(variant)]
+enum ConfigStoreError {
+    #[component(name = "upstream")]
+    #[allow(dead_code)] // never built: `--config` values cannot fail to read
+    Upstream(String),
+    #[component(name = "io")]
+    #[allow(dead_code)]
+    Io(String),
+}
+
+/// What a component built with `runtime-config = "env"` or `"wasi-config"` imports beyond
+/// wasi:http/proxy: `wasi:cli/environment` (the `--env` values) and `wasi:config/store`
+/// (the `--config` values). A component that imports neither is not affected.
+///
+/// The config store is defined here, in both versions pyedge builds for (Wasmtime's
+/// `0.2.0-rc.1` and Spin's `0.2.0-draft-2024-09-27`, the same two functions), rather than
+/// with the `wasmtime-wasi-config` crate, which binds only the first: one map answers
+/// under both names, so `pyedge serve` runs a component built for Spin too.
+fn add_runtime_config(linker: &mut Linker<Host>) -> Result<()> {
+    wasmtime_wasi::p2::bindings::cli::environment::add_to_linker::<
+        Host,
+        wasmtime_wasi::cli::WasiCli,
+    >(linker, <Host as wasmtime_wasi::cli::WasiCliView>::cli)?;
+    for version in [
+        crate::config::ConfigStore::Wasmtime.wasi_config_version(),
+        crate::config::ConfigStore::Spin.wasi_config_version(),
+    ] {
+        let mut store = linker.instance(&format!("wasi:config/store@{version}"))?;
+        store.func_wrap(
+            "get",
+            |cx: wasmtime::StoreContextMut<'_, Host>,
+             (key,): (String,)|
+             -> wasmtime::Result<(Result<Option<String>, ConfigStoreError>,)> {
+                let value = cx
+                    .data()
+                    .config
+                    .iter()
+                    .find(|(name, _)| *name == key)
+                    .map(|(_, value)| value.clone());
+                Ok((Ok(value),))
+            },
+        )?;
+        store.func_wrap(
+            "get-all",
+            |cx: wasmtime::StoreContextMut<'_, Host>,
+             (): ()|
+             -> wasmtime::Result<(ConfigEntries,)> {
+                Ok((Ok(cx.data().config.clone()),))
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// Instantiate once before listening, so a component that cannot start (memory limit too

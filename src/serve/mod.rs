@@ -67,7 +67,7 @@ pub fn run_serve(args: &ServeArgs) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let server = Server::load(args.options()).await?;
+        let server = Server::load(args.options()?).await?;
         let listener = TcpListener::bind(args.addr).await.map_err(|err| {
             failure(
                 Exit::Usage,

@@ -22,6 +22,7 @@ mod messages;
 mod outbound_clients;
 mod output;
 mod reproducible;
+mod runtime_config;
 mod sdist_build;
 mod serve_limits;
 mod serve_load;

@@ -83,19 +83,26 @@ impl Host {
         Host::Pyedge(Server::start(wasm))
     }
 
+    /// `pyedge serve` with extra flags (`--env K=V`, `--config K=V`...).
+    pub(crate) fn pyedge_with(wasm: &Path, flags: &[&str]) -> Host {
+        Host::Pyedge(Server::start_with_args(wasm, flags))
+    }
+
     /// `wasmtime serve` with no -S flags: the proxy world only.
     pub(crate) fn wasmtime(wasm: &Path) -> Host {
+        Host::wasmtime_with(wasm, &[])
+    }
+
+    /// `wasmtime serve` with extra flags before the component (`-Scli`, `--env K=V`...).
+    pub(crate) fn wasmtime_with(wasm: &Path, flags: &[&str]) -> Host {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
         let mut child = Command::new(required_env(WASMTIME_CLI_ENV))
-            .args([
-                "serve",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                wasm.to_str().unwrap(),
-            ])
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .args(flags)
+            .arg(wasm)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
