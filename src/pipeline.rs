@@ -99,6 +99,11 @@ pub struct BuildOutcome {
     pub skipped_secrets: Vec<(String, String)>,
     /// `[tool.pyedge.config]` keys that look like secrets (they ship in the artifact).
     pub secret_like_settings: Vec<String>,
+    /// What the component imports to read configuration from the host at run time
+    /// (`[tool.pyedge] runtime-config`), as `pyedge inspect` lists it.
+    pub runtime_config: Vec<String>,
+    /// `[tool.pyedge.secrets]` names: only the host provides them.
+    pub secrets: Vec<String>,
     /// SHA-256 of the component.
     pub sha256: String,
     /// The precompiled component (`--precompile`), written beside the output.
@@ -318,6 +323,8 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
             .iter()
             .map(|(rel, finding)| (rel.clone(), finding.to_string()))
             .collect(),
+        runtime_config: crate::inspect::inspect_bytes(&component)?.runtime_config,
+        secrets: app.secrets.keys().cloned().collect(),
         sha256: hex::encode(Sha256::digest(&component)),
         precompiled: precompiled.map(|(path, _)| path),
         size,

@@ -136,6 +136,16 @@ fn summary(outcome: &BuildOutcome) -> String {
             path.display()
         ));
     }
+    if !outcome.runtime_config.is_empty() {
+        out.push_str(&format!(
+            "run-time config from the host: {}",
+            outcome.runtime_config.join(", ")
+        ));
+        if !outcome.secrets.is_empty() {
+            out.push_str(&format!(" (secrets: {})", outcome.secrets.join(", ")));
+        }
+        out.push('\n');
+    }
     for package in &outcome.substituted {
         out.push_str(&format!("substituted: {package}\n"));
     }
