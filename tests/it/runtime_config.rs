@@ -235,11 +235,17 @@ fn runtime_config_none_imports_nothing_beyond_the_proxy_world() {
     let (all, from_host) = imports(&wasm);
     assert!(from_host.is_empty(), "{from_host:?}");
     assert_proxy_imports_plus(&all, &[]);
-    // Plain `wasmtime serve`, no -S flags; the host's environment is not the app's.
-    let host = Host::wasmtime_with(&wasm, &["-Scli", "--env", "greeting=ignored"]);
-    let seen = config_seen(&host);
-    assert_eq!(seen["greeting"], "from the build");
-    assert_eq!(seen["api_token"], "baked");
+    // Plain `wasmtime serve`, no -S flags; and with -Scli, the host's environment is not
+    // the app's configuration.
+    for host in [
+        Host::wasmtime(&wasm),
+        Host::wasmtime_with(&wasm, &["-Scli", "--env", "greeting=ignored"]),
+    ] {
+        let seen = config_seen(&host);
+        assert_eq!(seen["greeting"], "from the build");
+        assert_eq!(seen["api_token"], "baked");
+        assert_eq!(seen["environ_api_token"], serde_json::Value::Null);
+    }
 }
 
 #[test]
