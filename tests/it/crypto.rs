@@ -59,8 +59,11 @@ fn unpack(wheel: &Path, dest: &Path) {
 }
 
 /// A copy of fixture `name` in a scratch directory, with its own pyedge cache.
-pub(crate) fn scratch_app(name: &str) -> (PathBuf, PathBuf) {
-    let root = scratch(&format!("crypto-{name}"));
+/// A copy of `fixtures/apps/<name>` in a scratch directory of its own, named after
+/// `test`: tests run in parallel, and two of them sharing one directory wipe each
+/// other's build (CI once failed on exactly that).
+pub(crate) fn scratch_app(test: &str, name: &str) -> (PathBuf, PathBuf) {
+    let root = scratch(&format!("crypto-{test}"));
     let app = root.join("app");
     std::fs::create_dir_all(&app).expect("mkdir app");
     for entry in std::fs::read_dir(fixture(name)).expect("fixture dir") {
@@ -116,7 +119,7 @@ const VECTOR_FILES: &[&str] = &[
 
 #[test]
 fn known_answer_vectors_pass_inside_the_component() {
-    let (root, app) = scratch_app("crypto-vectors");
+    let (root, app) = scratch_app("vectors", "crypto-vectors");
     extract(
         &test_wheel("cryptography_vectors-"),
         VECTOR_FILES,
@@ -173,7 +176,7 @@ fn host_python(pyjwt_dir: &Path) -> Result<Command, String> {
 
 #[test]
 fn jwt_tokens_interoperate_with_the_real_cryptography() {
-    let (root, app) = scratch_app("jwt-interop");
+    let (root, app) = scratch_app("interop", "jwt-interop");
     let pyjwt = test_wheel("pyjwt-");
     let host_lib = root.join("host-lib");
     unpack(&pyjwt, &host_lib);
@@ -247,7 +250,7 @@ fn jwt_tokens_interoperate_with_the_real_cryptography() {
 
 #[test]
 fn pss_salts_come_from_the_host_per_instance() {
-    let (root, app) = scratch_app("pss-fresh");
+    let (root, app) = scratch_app("pss-fresh", "pss-fresh");
     let (wasm, _) = build(&root, &app, &[]);
     let first = run_component(&wasm, &[], &[]);
     let second = run_component(&wasm, &[], &[]);
@@ -271,7 +274,7 @@ fn pss_salts_come_from_the_host_per_instance() {
 
 #[test]
 fn check_deps_says_cryptography_is_substituted() {
-    let (root, app) = scratch_app("jwt-gateway-rs256");
+    let (root, app) = scratch_app("check-deps-substituted", "jwt-gateway-rs256");
     let pyjwt = test_wheel("pyjwt-");
     let index = TestIndex::start();
     index.add_file(

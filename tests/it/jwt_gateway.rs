@@ -35,7 +35,8 @@ fn start_origin() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
 /// The gateway (fixtures/apps/jwt-gateway-{rs256,es256}, verbatim) built with
 /// `pyjwt[crypto]` from a local index and the origin set to `origin`.
 fn built_gateway(alg: &str, origin: &str) -> (PathBuf, serde_json::Value) {
-    let (root, app) = scratch_app(&format!("jwt-gateway-{}", alg.to_lowercase()));
+    let fixture = format!("jwt-gateway-{}", alg.to_lowercase());
+    let (root, app) = scratch_app(&format!("gateway-{}", alg.to_lowercase()), &fixture);
     std::fs::write(
         app.join("pyproject.toml"),
         format!("[project]\nname = \"gateway\"\nversion = \"0.1.0\"\n\n[tool.pyedge]\norigin = \"{origin}\"\n"),
@@ -207,7 +208,7 @@ fn es256_gateway_verifies_and_forwards_to_the_origin() {
 
 #[test]
 fn send_to_origin_without_an_origin_fails_the_build() {
-    let (root, app) = scratch_app("jwt-gateway-rs256");
+    let (root, app) = scratch_app("gateway-without-origin", "jwt-gateway-rs256");
     std::fs::write(
         app.join("pyproject.toml"),
         "[project]\nname = \"gateway\"\nversion = \"0.1.0\"\n",
