@@ -183,6 +183,25 @@ PES_CWASM="$OUT/pyedge-serve/geo.cwasm"
 read -r pes_first pes_listen pes_req < <(python3 bench/first_response.py "$((RUNS * 4))" 18082 "$PYEDGE" "$PES_CWASM")
 read -r pes_p50 pes_p99 pes_rps pes_pf _ < <(load_metrics pyedge-serve 18082 "$PYEDGE" serve --allow-precompiled --addr 127.0.0.1:18082 "$PES_CWASM")
 
+# ---- lazy imports: a handler importing decimal, fractions, statistics inside the function ----
+# Beside the same handler with those imports at module level: the difference is what a lazy
+# import costs per request (pyedge imports them into the snapshot: preimport = "reachable").
+log "lazy imports in a handler vs at module level (default wasmtime serve; pyedge serve)"
+for v in inside top; do
+    "$PYEDGE" build "bench/apps/lazy-$v" -o "$OUT/lazy-$v-pyedge.wasm" --precompile >/dev/null
+    "$WASMTIME" compile "$OUT/lazy-$v-pyedge.wasm" -o "$OUT/lazy-$v-pyedge.w.cwasm"
+    (cd "bench/apps/lazy-$v-componentize-py" && HOME="$ROOT/$OUT/cpy-home-1" "$CPY" -d "$ROOT/$WIT" -w http-app componentize app -o "$ROOT/$OUT/lazy-$v-cpy.wasm" >/dev/null)
+    "$WASMTIME" compile "$OUT/lazy-$v-cpy.wasm" -o "$OUT/lazy-$v-cpy.cwasm"
+done
+sync
+lazy_p50() { load_metrics "$1" 18083 "${@:2}" | cut -d' ' -f1; }
+pe_lazy_in=$(lazy_p50 lazy-in-pe "$WASMTIME" serve --allow-precompiled --addr 127.0.0.1:18083 "$OUT/lazy-inside-pyedge.w.cwasm")
+pe_lazy_top=$(lazy_p50 lazy-top-pe "$WASMTIME" serve --allow-precompiled --addr 127.0.0.1:18083 "$OUT/lazy-top-pyedge.w.cwasm")
+cpy_lazy_in=$(lazy_p50 lazy-in-cpy "$WASMTIME" serve --allow-precompiled --addr 127.0.0.1:18083 -S cli "$OUT/lazy-inside-cpy.cwasm")
+cpy_lazy_top=$(lazy_p50 lazy-top-cpy "$WASMTIME" serve --allow-precompiled --addr 127.0.0.1:18083 -S cli "$OUT/lazy-top-cpy.cwasm")
+pes_lazy_in=$(lazy_p50 lazy-in-pes "$PYEDGE" serve --allow-precompiled --addr 127.0.0.1:18083 "$OUT/lazy-inside-pyedge.cwasm")
+pes_lazy_top=$(lazy_p50 lazy-top-pes "$PYEDGE" serve --allow-precompiled --addr 127.0.0.1:18083 "$OUT/lazy-top-pyedge.cwasm")
+
 # ---- script app ----
 log "wasmtime run (hello script app)"
 "$WASMTIME" compile "$OUT/hello-pyedge.wasm" -o "$OUT/hello-pyedge.cwasm"
@@ -228,6 +247,10 @@ rows = [
     ("  p50 latency (ms)", $pes_p50, $cpyt_p50, None, "lower"),
     ("  p99 latency (ms)", $pes_p99, $cpyt_p99, None, "lower"),
     ("  requests/s (1 conn)", $pes_rps, $cpyt_rps, None, "higher"),
+    ("lazy imports in handler: p50 (ms)", $pe_lazy_in, $cpy_lazy_in, None, "lower"),
+    ("  same at module level: p50 (ms)", $pe_lazy_top, $cpy_lazy_top, None, "lower"),
+    ("  lazy import cost per request (ms)", max($pe_lazy_in - $pe_lazy_top, 0.001), max($cpy_lazy_in - $cpy_lazy_top, 0.001), None, "lower"),
+    ("  pyedge serve: lazy cost (ms)", max($pes_lazy_in - $pes_lazy_top, 0.001), max($cpy_lazy_in - $cpy_lazy_top, 0.001), None, "lower"),
     ("server peak RSS (MB)", $pe_mem/1024, $cpy_mem/1024, $floor_mem/1024, "lower"),
     ("wasmtime run hello (ms)", $pe_run*1000, $cpy_run*1000, $floor_run*1000, "lower"),
 ]

@@ -424,8 +424,10 @@ runtime_libs() {
         "$CRYPTO_LIBS/libsodium-ed25519.a"
 }
 
-# What entry/pyedge_vfs.c wraps (it defines __wrap_X and calls __real_X for each).
+# What entry/pyedge_vfs.c wraps (it defines __wrap_X and calls __real_X for each), and
+# the two host reads entry/pyedge_entry.c counts while boot.py watches (clock, random).
 VFS_WRAPPED=(
+    __wasi_clock_time_get __wasi_random_get
     __wasilibc_find_abspath strerror
     __wasi_path_open __wasi_fd_close __wasi_fd_read __wasi_fd_pread __wasi_fd_write
     __wasi_fd_pwrite __wasi_fd_seek __wasi_fd_tell __wasi_fd_fdstat_get

@@ -198,6 +198,9 @@ fn boot_config(app: &AppConfig, world: &str, left_out: &[String]) -> String {
             app.config_store.name()
         ));
     }
+    if !app.preimport_names.is_empty() {
+        cfg.push_str(&format!("preimport={}\n", app.preimport_names.join(",")));
+    }
     // Names only: a secret's value never comes near the build.
     for (name, spec) in &app.secrets {
         let need = if spec.required {

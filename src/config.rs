@@ -84,6 +84,22 @@ pub struct ToolConfig {
     /// Names the host provides at run time and the build never holds a value for.
     #[serde(default)]
     pub secrets: std::collections::BTreeMap<String, SecretSpec>,
+    /// Which modules the build imports into the snapshot: `reachable` (default) or
+    /// `top-level`.
+    pub preimport: Option<Preimport>,
+}
+
+/// Which modules are imported at build time, into the snapshot: `[tool.pyedge] preimport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preimport {
+    /// Also every module an import statement of the app or its dependencies names,
+    /// inside functions too, each on its own, when its import is safe to snapshot; a lazy
+    /// import in a handler then costs a dictionary lookup instead of compiling the module.
+    #[default]
+    Reachable,
+    /// Only what importing the app imports (its module-level imports).
+    TopLevel,
 }
 
 /// Where the app's run-time settings and secrets come from: `[tool.pyedge] runtime-config`.
@@ -193,6 +209,11 @@ pub struct AppConfig {
     pub config_store: ConfigStore,
     /// `[tool.pyedge.secrets]`: names only the host provides, with whether each is required.
     pub secrets: std::collections::BTreeMap<String, SecretSpec>,
+    /// Which modules the build imports into the snapshot.
+    pub preimport: Preimport,
+    /// The modules to import speculatively at build time (filled in by the pipeline,
+    /// with `preimport = "reachable"`).
+    pub preimport_names: Vec<String>,
 }
 
 /// How the component calls the app: `[tool.pyedge] interface`, `--interface`.
@@ -438,6 +459,8 @@ pub fn resolve_app_config(
         runtime_config,
         config_store: tool.config_store.unwrap_or_default(),
         secrets: tool.secrets,
+        preimport: tool.preimport.unwrap_or_default(),
+        preimport_names: Vec::new(),
         app_dir: app_dir.to_path_buf(),
         entry_module,
         entry_path,

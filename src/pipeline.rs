@@ -104,6 +104,12 @@ pub struct BuildOutcome {
     pub runtime_config: Vec<String>,
     /// `[tool.pyedge.secrets]` names: only the host provides them.
     pub secrets: Vec<String>,
+    /// How many modules the app's and its dependencies' import statements name that the
+    /// bundle holds: each is in the snapshot unless listed in `lazy_imports`
+    /// (`preimport = "reachable"`; 0 with `"top-level"`).
+    pub preimport_candidates: usize,
+    /// Those left lazy, with why: (module, reason).
+    pub lazy_imports: Vec<(String, String)>,
     /// SHA-256 of the component.
     pub sha256: String,
     /// The precompiled component (`--precompile`), written beside the output.
@@ -226,6 +232,9 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         }
         anyhow::Ok((sdk, plan))
     })?;
+    if app.preimport == crate::config::Preimport::Reachable {
+        app.preimport_names = preimport_names(&app_files.files, &deps, &sdk, &stdlib.entries);
+    }
     let bundle = reporter.stage("bundle", || {
         collect_bundle(&app, &app_files, &deps, &sdk, &stdlib, world.name())
     })?;
@@ -325,6 +334,8 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
             .collect(),
         runtime_config: crate::inspect::inspect_bytes(&component)?.runtime_config,
         secrets: app.secrets.keys().cloned().collect(),
+        preimport_candidates: app.preimport_names.len(),
+        lazy_imports: facts.lazy.clone(),
         sha256: hex::encode(Sha256::digest(&component)),
         precompiled: precompiled.map(|(path, _)| path),
         size,
@@ -386,6 +397,43 @@ fn install_dependencies(
         substituted,
         resolved.notes,
     ))
+}
+
+/// The modules an import statement of the app or its dependencies names, inside
+/// functions too (the same scan as the stdlib walk), that the bundle holds: boot.py
+/// imports each at build time when that is safe to snapshot (`preimport = "reachable"`).
+fn preimport_names(
+    app_files: &[(String, Vec<u8>)],
+    deps: &[DependencyFiles],
+    sdk: &[(&str, &str)],
+    stdlib: &[String],
+) -> Vec<String> {
+    let dep_files = deps.iter().flat_map(|dep| dep.files.iter());
+    let bundled: std::collections::BTreeSet<&str> = app_files
+        .iter()
+        .chain(dep_files.clone())
+        .map(|(rel, _)| rel.as_str())
+        .chain(sdk.iter().map(|(rel, _)| *rel))
+        .chain(stdlib.iter().map(String::as_str))
+        .collect();
+    let mut named = std::collections::BTreeSet::new();
+    for (rel, data) in app_files.iter().chain(dep_files) {
+        if rel.ends_with(".py") {
+            let source = String::from_utf8_lossy(data);
+            named.extend(crate::imports::scan_imports(
+                &source,
+                &crate::stdlib::package_of(rel),
+            ));
+        }
+    }
+    named
+        .into_iter()
+        .filter(|name| {
+            let path = name.replace('.', "/");
+            bundled.contains(format!("{path}.py").as_str())
+                || bundled.contains(format!("{path}/__init__.py").as_str())
+        })
+        .collect()
 }
 
 fn read_entry(app: &AppConfig) -> Result<String> {

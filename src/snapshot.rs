@@ -42,7 +42,7 @@ impl HostMonotonicClock for FixedClock {
 }
 
 /// What a cache entry holds; change it whenever the processing after wizer changes.
-const CACHE_FORMAT: &str = "wizer snapshot v2";
+const CACHE_FORMAT: &str = "wizer snapshot v3";
 
 /// How the boot module tells the build what it found while importing the app: lines on
 /// init's stdout that start with this (boot.py `_tell_build`).
@@ -53,6 +53,8 @@ const FACT_PREFIX: &str = "pyedge-init: ";
 pub struct InitFacts {
     /// How requests reach the app (`handler`, `wsgi`, `asgi`), when it is an HTTP app.
     pub interface: Option<String>,
+    /// Modules left lazy by `preimport = "reachable"`: (module, why).
+    pub lazy: Vec<(String, String)>,
 }
 
 impl InitFacts {
@@ -66,8 +68,13 @@ impl InitFacts {
             else {
                 continue;
             };
-            if key == "interface" {
-                facts.interface = Some(value.to_string());
+            match key {
+                "interface" => facts.interface = Some(value.to_string()),
+                "lazy" => {
+                    let (module, why) = value.split_once(": ").unwrap_or((value, ""));
+                    facts.lazy.push((module.to_string(), why.to_string()));
+                }
+                _ => {}
             }
         }
         facts
@@ -75,10 +82,15 @@ impl InitFacts {
 
     /// One line per fact, as stored in the cache (the same shape init prints).
     fn to_lines(&self) -> String {
-        self.interface
+        let mut out = self
+            .interface
             .as_ref()
             .map(|i| format!("{FACT_PREFIX}interface={i}\n"))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        for (module, why) in &self.lazy {
+            out.push_str(&format!("{FACT_PREFIX}lazy={module}: {why}\n"));
+        }
+        out
     }
 }
 
@@ -290,6 +302,11 @@ mod tests {
         let out = "app printing\npyedge-init: interface=wsgi\npyedge-init: unknown=1\nnoise=2\n";
         assert_eq!(InitFacts::parse(out).interface.as_deref(), Some("wsgi"));
         assert_eq!(InitFacts::parse("interface=asgi\n").interface, None);
+        let lazy = InitFacts::parse("pyedge-init: lazy=envy: reads os.environ (A, B)\n").lazy;
+        assert_eq!(
+            lazy,
+            [("envy".to_string(), "reads os.environ (A, B)".to_string())]
+        );
     }
 
     #[test]
@@ -298,6 +315,7 @@ mod tests {
         let path = dir.path().join("entry.bin");
         let facts = InitFacts {
             interface: Some("asgi".into()),
+            lazy: vec![("clocky".into(), "reads the clock: at import".into())],
         };
         store_cached(dir.path(), &path, &facts, b"\0asm module");
         let (bytes, read) = read_cached(&path).expect("cached");

@@ -494,7 +494,7 @@ fn names_any(module: &str, names: &[&str]) -> bool {
 }
 
 /// The package a file at `rel` (relative to a search root) belongs to.
-fn package_of(rel: &str) -> String {
+pub(crate) fn package_of(rel: &str) -> String {
     rel.rsplit_once('/')
         .map(|(dir, _)| dir.replace('/', "."))
         .unwrap_or_default()

@@ -260,7 +260,50 @@ static void reserve_request_heap(void) {
     block = NULL;
 }
 
+/* Host reads the build watches for: the clock and randomness, at the WASI call (so C
+ * extensions and datetime.now() count too). boot.py imports modules speculatively at
+ * build time, into the snapshot, and keeps one only if its import read neither: a value
+ * read then would be the build's (the snapshot sees a fixed clock and seeded
+ * randomness), not the host's at run time. Counted only while watching, so a request
+ * writes nothing here. build.sh links with --wrap for both functions. */
+static int watching_host;
+static uint64_t clock_reads, random_reads;
+
+__wasi_errno_t __real___wasi_clock_time_get(__wasi_clockid_t id, __wasi_timestamp_t precision,
+                                            __wasi_timestamp_t *time);
+__wasi_errno_t __wrap___wasi_clock_time_get(__wasi_clockid_t id, __wasi_timestamp_t precision,
+                                            __wasi_timestamp_t *time) {
+    if (watching_host) {
+        clock_reads++;
+    }
+    return __real___wasi_clock_time_get(id, precision, time);
+}
+
+__wasi_errno_t __real___wasi_random_get(uint8_t *buf, __wasi_size_t len);
+__wasi_errno_t __wrap___wasi_random_get(uint8_t *buf, __wasi_size_t len) {
+    if (watching_host) {
+        random_reads++;
+    }
+    return __real___wasi_random_get(buf, len);
+}
+
+/* _pyedge.watch_host(on): start (True) or stop counting; returns the counts so far as
+ * (clock reads, random reads). */
+static PyObject *pyedge_watch_host(PyObject *self, PyObject *on) {
+    (void)self;
+    int flag = PyObject_IsTrue(on);
+    if (flag < 0) {
+        return NULL;
+    }
+    PyObject *counts = Py_BuildValue("(KK)", (unsigned long long)clock_reads,
+                                     (unsigned long long)random_reads);
+    watching_host = flag;
+    return counts;
+}
+
 static PyMethodDef pyedge_methods[] = {
+    {"watch_host", pyedge_watch_host, METH_O,
+     "Count clock and random reads (True) or stop (False); returns the counts so far."},
     {"immortalize", pyedge_immortalize, METH_O,
      "Make each object of an iterable immortal; returns how many."},
     {"bundle", pyedge_bundle, METH_NOARGS, "The bundle zip as a read-only memoryview."},

@@ -123,6 +123,17 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<()> {
             }
         ));
         printer.out(&summary(&outcome))?;
+        if printer.verbose() && !outcome.lazy_imports.is_empty() {
+            let mut lazy = format!(
+                "left lazy ({} of {} modules named by import statements; imported on first use):\n",
+                outcome.lazy_imports.len(),
+                outcome.preimport_candidates
+            );
+            for (module, why) in &outcome.lazy_imports {
+                lazy.push_str(&format!("  {module}: {why}\n"));
+            }
+            printer.out(&lazy)?;
+        }
     }
     Ok(())
 }

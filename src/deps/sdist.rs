@@ -497,6 +497,8 @@ fn build_module(deps: &[DependencyFiles]) -> Result<Vec<u8>> {
         runtime_config: crate::config::RuntimeConfig::None,
         config_store: crate::config::ConfigStore::Wasmtime,
         secrets: BTreeMap::new(),
+        preimport: crate::config::Preimport::TopLevel,
+        preimport_names: Vec::new(),
     };
     let files = crate::app_files::AppFiles {
         files: vec![(app.entry_path.clone(), DRIVER.as_bytes().to_vec())],

@@ -461,6 +461,7 @@ def prepare():
             except Exception:
                 pass  # the script's own run reports it, with its traceback
         _MAIN = ("script", code)
+    _preimport()
     # The snapshot holds every frozen module imported so far, and the build drops the
     # frozen modules' bytes from it: any other (runpy, importlib.util) loads from the
     # bundle, like the rest of the stdlib.
@@ -468,6 +469,96 @@ def prepare():
         f for f in sys.meta_path if getattr(f, "__name__", "") != "FrozenImporter"
     ]
     _settle_heap()
+
+
+class _RecordingEnviron(dict):
+    """posix.environ while a module is imported speculatively: records the names read."""
+
+    def __init__(self, data):
+        super().__init__(data)
+        self.read = []
+
+    def __getitem__(self, key):
+        self.read.append(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        self.read.append(key)
+        return super().__contains__(key)
+
+    def get(self, key, default=None):
+        self.read.append(key)
+        return super().get(key, default)
+
+    def __iter__(self):
+        self.read.append(b"*")
+        return super().__iter__()
+
+    def copy(self):
+        self.read.append(b"*")
+        return super().copy()
+
+
+def _speculative_import(name):
+    """Import `name` at build time if that has no effect the snapshot would get wrong;
+    returns None, or why it stays lazy (the import is then undone)."""
+    import io
+    import os
+    before = set(sys.modules)
+    environ = os.environ._data
+    recording = os.environ._data = _RecordingEnviron(environ)
+    out, err = sys.stdout, sys.stderr
+    captured = sys.stdout = sys.stderr = io.StringIO()
+    clock0, random0 = _pyedge.watch_host(True)
+    reason = None
+    try:
+        __import__(name)
+    except BaseException as exc:  # SystemExit, KeyboardInterrupt from an import: still lazy
+        text = str(exc).splitlines()
+        reason = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+    finally:
+        clock1, random1 = _pyedge.watch_host(False)
+        sys.stdout, sys.stderr = out, err
+        os.environ._data = environ
+    added = set(sys.modules) - before
+    if reason is None:
+        if clock1 > clock0:
+            reason = "reads the clock at import (the snapshot's clock is the build's)"
+        elif random1 > random0 and "random" not in added:
+            reason = "reads random bytes at import (the snapshot's would be the build's)"
+        elif recording.read:
+            names = sorted({k.decode("utf-8", "replace") if isinstance(k, bytes) else str(k)
+                            for k in recording.read})
+            reason = f"reads os.environ at import ({', '.join(names)}): the host's comes at run time"
+        elif captured.getvalue():
+            reason = "writes to stdout or stderr at import"
+    if reason is not None:
+        for module in added:
+            sys.modules.pop(module, None)
+            parent, _, child = module.rpartition(".")
+            if parent in sys.modules and getattr(sys.modules[parent], child, None) is not None:
+                try:
+                    delattr(sys.modules[parent], child)
+                except AttributeError:
+                    pass
+    return reason
+
+
+def _preimport():
+    """Build time: import every module an import statement of the app or its dependencies
+    names (inside functions too; src/pipeline.rs lists those in the bundle), each on its
+    own, so that an import inside a handler finds it in the snapshot instead of compiling
+    it on every request. One whose import fails, or reads the clock, random bytes or the
+    environment, or prints, stays lazy; the build lists it with the reason (`-v`)."""
+    names = [n for n in CONFIG.get("preimport", "").split(",") if n]
+    if not names:
+        return
+    for name in names:
+        if name in sys.modules:
+            continue
+        reason = _speculative_import(name)
+        if reason is not None:
+            _tell_build("lazy", f"{name}: {reason}")
 
 
 def _settle_heap():
@@ -695,8 +786,10 @@ def _preload_codecs():
 
 def _tell_build(key, value):
     """Build time: tell pyedge a fact about the app (src/snapshot.rs reads these lines
-    from init's stdout and reports them)."""
+    from init's stdout and reports them). Flushed at once: a line still buffered when
+    the snapshot is taken would reach the build never, and every run's stdout instead."""
     sys.stdout.write(f"pyedge-init: {key}={value}\n")
+    sys.stdout.flush()
 
 
 def _plain(status, text):

@@ -522,3 +522,112 @@ fn snapshot_keeps_live_objects_immortal_and_drops_freed_memory() {
     // An immortal object's count is CPython's fixed immortal value (2**30 - 1 on wasm32).
     assert_eq!(run.stdout, format!("{} hi\n", (1u64 << 30) - 1), "{run:?}");
 }
+
+/// `preimport = "reachable"` (the default): the modules main() imports are in the
+/// snapshot before it runs, except those whose import the snapshot would get wrong —
+/// they stay lazy, `build -v` says why, and they run on the host's clock, environment
+/// and randomness, printing and failing at run time as written.
+#[test]
+fn imports_inside_functions_are_preimported_when_safe() {
+    let dir = scratch("preimport-reachable");
+    let out = dir.join("app.wasm");
+    let app = fixture("preimport");
+    let build = pyedge()
+        .args([
+            "build",
+            app.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "-v",
+        ])
+        .output();
+    assert!(build.status.success(), "{}", describe(&build));
+    let text = String::from_utf8_lossy(&build.stdout);
+    let lazy: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("left lazy (5 of "))
+        .skip(1)
+        .take(5)
+        .collect();
+    assert_eq!(
+        lazy,
+        [
+            "  broken: ValueError: broken on purpose",
+            "  clocky: reads the clock at import (the snapshot's clock is the build's)",
+            "  envy: reads os.environ at import (GREETING): the host's comes at run time",
+            "  noisy: writes to stdout or stderr at import",
+            "  randy: reads random bytes at import (the snapshot's would be the build's)",
+        ],
+        "{text}"
+    );
+
+    let run = run_component(&out, &[], &[("GREETING", "hi")]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // Nothing the build printed or told pyedge reaches the run's output.
+    let (first, json) = run.stdout.split_once('\n').expect("two lines");
+    assert_eq!(first, "noisy imported", "{run:?}");
+    let doc: serde_json::Value = serde_json::from_str(json.trim()).expect("json line");
+    assert_eq!(doc["at_import"], serde_json::json!([]));
+    assert_eq!(
+        doc["loaded"],
+        serde_json::json!(["decimal", "helpers", "statistics"])
+    );
+    assert_eq!(doc["mean"], "2");
+    assert_eq!(doc["helper"], 42);
+    assert_eq!(doc["env"], "hi");
+    assert_eq!(doc["random"], 32);
+    assert_eq!(doc["broken"], "broken on purpose");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let clock = doc["clock"].as_f64().expect("clock");
+    assert!(
+        (now - clock).abs() < 600.0,
+        "clocky ran at {clock}, now {now}"
+    );
+    // A second run draws its own random bytes (randy was not snapshotted).
+    let again = run_component(&out, &[], &[]);
+    let doc2: serde_json::Value =
+        serde_json::from_str(again.stdout.lines().nth(1).expect("json")).expect("json line");
+    assert_eq!(doc2["env"], "unset");
+}
+
+/// `preimport = "top-level"`: only what importing the app imports is in the snapshot.
+#[test]
+fn preimport_top_level_leaves_function_imports_lazy() {
+    let dir = scratch("preimport-top-level");
+    let app = dir.join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    for entry in std::fs::read_dir(fixture("preimport")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, app.join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(
+        app.join("pyproject.toml"),
+        "[project]\nname = \"preimport\"\nversion = \"0.1.0\"\n\n[tool.pyedge]\npreimport = \"top-level\"\n",
+    )
+    .unwrap();
+    let out = dir.join("app.wasm");
+    let build = pyedge()
+        .args([
+            "build",
+            app.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "-v",
+        ])
+        .output();
+    assert!(build.status.success(), "{}", describe(&build));
+    assert!(
+        !String::from_utf8_lossy(&build.stdout).contains("left lazy"),
+        "{}",
+        describe(&build)
+    );
+    let run = run_component(&out, &[], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let doc: serde_json::Value =
+        serde_json::from_str(run.stdout.lines().nth(1).expect("json")).expect("json line");
+    assert_eq!(doc["loaded"], serde_json::json!([]));
+    assert_eq!(doc["mean"], "2");
+}
