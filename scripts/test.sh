@@ -33,7 +33,10 @@ export PYEDGE_WASMTIME_CLI
 "$PYEDGE_WASMTIME_CLI" --version
 
 echo "==> Python unit tests of src/python (pytest on the host CPython)"
-"$(ensure_pytest)" -m pytest -q -p no:cacheprovider src/python/tests
+# The same CPython runs the tests `pyedge init` generates (tests/it/init.rs).
+PYEDGE_TEST_PYTHON="$(ensure_pytest)"
+export PYEDGE_TEST_PYTHON
+"$PYEDGE_TEST_PYTHON" -m pytest -q -p no:cacheprovider src/python/tests
 
 echo "==> cargo test"
 cargo test --no-fail-fast

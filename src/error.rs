@@ -110,6 +110,7 @@ fn exit_of(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
     {
         if cause.is::<crate::app_files::AppFilesError>()
             || cause.is::<crate::cli::inspect::InspectError>()
+            || cause.is::<crate::cli::InitError>()
         {
             return Some(Exit::Usage);
         }

@@ -72,6 +72,11 @@ pub static URLLIB3_HOST_FILE: (&str, &str) = (
 /// pyedge's JSON log lines (`pyedge.logs`), bundled with `log-format = "json"`.
 pub static LOGS_FILE: (&str, &str) = ("pyedge/logs.py", include_str!("python/pyedge/logs.py"));
 
+/// The boot module's stand-in when pyedge's Python runs on the host (an app's tests):
+/// laid out by `pyedge sdk-path`, never bundled.
+pub static HOST_BOOT_FILE: (&str, &str) =
+    ("pyedge/_host.py", include_str!("python/pyedge/_host.py"));
+
 /// pyedge's transports for httpx over the host, bundled beside httpx.
 pub static HTTPX_HOST_FILE: (&str, &str) = (
     "pyedge/_httpx_host.py",

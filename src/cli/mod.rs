@@ -4,10 +4,12 @@
 
 mod build;
 mod deps;
+mod init;
 pub mod inspect;
 pub mod printer;
 
 pub use deps::DepsSourceArgs;
+pub use init::InitError;
 pub use printer::{ColorChoice, OutputError, Printer, Verbosity};
 
 use crate::error::{exit_code_of, Exit};
@@ -59,6 +61,10 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Serve a wasi:http component on a local address, a fresh instance per request.
     Serve(crate::serve::ServeArgs),
+    /// Write a new app from a template: http, cli, wsgi (Flask) or asgi (Starlette).
+    Init(init::InitArgs),
+    /// Print a directory holding pyedge's Python SDK, for running an app's tests on the host.
+    SdkPath(init::SdkPathArgs),
 }
 
 /// Parse the command line, run the command and turn its outcome into an exit code.
@@ -90,6 +96,7 @@ pub fn main() -> ExitCode {
         Command::Lock(args) => (args.json, true),
         Command::Serve(_) => (false, false),
         Command::Inspect(args) => (args.json, false),
+        Command::Init(_) | Command::SdkPath(_) => (false, false),
     };
     let printer = Printer::new(verbosity, cli.global.color, json);
     let result = match cli.command {
@@ -98,6 +105,8 @@ pub fn main() -> ExitCode {
         Command::Lock(args) => deps::run_lock(&args, &printer),
         Command::Serve(args) => crate::serve::run_serve(&args),
         Command::Inspect(args) => inspect::run(&args, &printer),
+        Command::Init(args) => init::run(&args, &printer),
+        Command::SdkPath(args) => init::run_sdk_path(&args, &printer),
     };
     let result = result.and_then(|()| printer.flush().map_err(anyhow::Error::from));
     match result {

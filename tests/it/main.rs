@@ -16,6 +16,7 @@ mod deps_resolve;
 mod files;
 mod fuzz_seeds;
 mod http_serve;
+mod init;
 mod json_logs;
 mod jwt_gateway;
 mod messages;

@@ -8,7 +8,10 @@ build-time value: only the host provides them.
 
 from collections.abc import Mapping
 
-import _pyedge_boot
+try:
+    import _pyedge_boot
+except ModuleNotFoundError:  # on the host, outside a component: an app's own tests
+    from pyedge import _host as _pyedge_boot
 
 _MISSING = object()
 
