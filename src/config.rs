@@ -87,6 +87,10 @@ pub struct ToolConfig {
     /// Which modules the build imports into the snapshot: `reachable` (default) or
     /// `top-level`.
     pub preimport: Option<Preimport>,
+    /// Hosts the app calls (`scheme://host[:port]`), for the hosts that allow-list them:
+    /// `build --spin` writes them (and the origin) as Spin's `allowed_outbound_hosts`.
+    #[serde(default)]
+    pub allowed_outbound_hosts: Vec<String>,
 }
 
 /// Which modules are imported at build time, into the snapshot: `[tool.pyedge] preimport`.
@@ -214,6 +218,8 @@ pub struct AppConfig {
     /// The modules to import speculatively at build time (filled in by the pipeline,
     /// with `preimport = "reachable"`).
     pub preimport_names: Vec<String>,
+    /// `[tool.pyedge] allowed-outbound-hosts`.
+    pub allowed_outbound_hosts: Vec<String>,
 }
 
 /// How the component calls the app: `[tool.pyedge] interface`, `--interface`.
@@ -461,6 +467,7 @@ pub fn resolve_app_config(
         secrets: tool.secrets,
         preimport: tool.preimport.unwrap_or_default(),
         preimport_names: Vec::new(),
+        allowed_outbound_hosts: tool.allowed_outbound_hosts,
         app_dir: app_dir.to_path_buf(),
         entry_module,
         entry_path,
@@ -518,6 +525,8 @@ fn check_runtime_config(tool: &ToolConfig, mode: RuntimeConfig) -> Result<(), St
                 && name
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && !name.ends_with('_')
+                && !name.contains("__")
         };
         let mut names = secrets
             .iter()
@@ -526,7 +535,8 @@ fn check_runtime_config(tool: &ToolConfig, mode: RuntimeConfig) -> Result<(), St
         if let Some(bad) = names.find(|name| !spin_name(name)) {
             return Err(format!(
                 "{bad:?} cannot be a Spin variable (config-store = \"spin\"): Spin's variable \
-                 names are lower-case letters, digits and underscores, starting with a letter"
+                 names are lower-case letters, digits and single underscores, starting with a \
+                 letter and ending with a letter or digit"
             ));
         }
     }

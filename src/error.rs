@@ -111,6 +111,7 @@ fn exit_of(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
         if cause.is::<crate::app_files::AppFilesError>()
             || cause.is::<crate::cli::inspect::InspectError>()
             || cause.is::<crate::cli::InitError>()
+            || cause.is::<crate::spin::SpinError>()
         {
             return Some(Exit::Usage);
         }

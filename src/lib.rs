@@ -46,4 +46,6 @@ pub mod serve;
 #[cfg(feature = "host")]
 pub mod snapshot;
 #[cfg(feature = "host")]
+pub mod spin;
+#[cfg(feature = "host")]
 pub mod stdlib;

@@ -46,6 +46,8 @@ pub struct BuildOptions {
     pub precompile: bool,
     /// Put the bundle's file list in the outcome (`-v`).
     pub list_files: bool,
+    /// Also write a Spin manifest beside the output (`spin.toml`).
+    pub spin: bool,
 }
 
 /// How the interpreter's string-hash seed is chosen (it is fixed in the snapshot).
@@ -114,6 +116,9 @@ pub struct BuildOutcome {
     pub sha256: String,
     /// The precompiled component (`--precompile`), written beside the output.
     pub precompiled: Option<PathBuf>,
+    /// The Spin manifest (`--spin`), written beside the output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spin_manifest: Option<PathBuf>,
     /// Its size, by part, against the budget.
     pub size: SizeReport,
     /// Every file in the bundle, by root (with `-v`).
@@ -137,12 +142,17 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         opts.interface,
         opts.budget.as_deref(),
     )?;
+    let spin_to = opts.spin.then(|| spin_manifest_path(&opts.output));
     // This build's own outputs never ship, even when written inside the app directory.
-    app.skip_files = [Some(opts.output.clone()), precompiled_to.clone()]
-        .into_iter()
-        .flatten()
-        .filter_map(|out| inside_dir(&app.app_dir, &out))
-        .collect();
+    app.skip_files = [
+        Some(opts.output.clone()),
+        precompiled_to.clone(),
+        spin_to.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|out| inside_dir(&app.app_dir, &out))
+    .collect();
     // A web app object (`app:app`, or an interface named wsgi/asgi) is served over
     // wasi:http; so is a module with a handler. Anything else is a script.
     let web_app =
@@ -165,6 +175,9 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
             entry: app.entry_path.clone(),
         }
         .into());
+    }
+    if spin_to.is_some() {
+        crate::spin::check(&app, world == World::Http)?;
     }
     if precompiled_to.is_some() && world != World::Http {
         return Err(BuildError::PrecompileScript {
@@ -301,10 +314,23 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         }
         None => None,
     };
+    let spin_manifest = spin_to.map(|path| {
+        let (name, version) = project_name_version(&app);
+        let source = opts
+            .output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "app.wasm".into());
+        let text = crate::spin::manifest(&app, &name, &version, &source);
+        (path, text)
+    });
     reporter.stage("write", || {
         write_atomically(&opts.output, &component)?;
-        match &precompiled {
-            Some((path, code)) => write_atomically(path, code),
+        if let Some((path, code)) = &precompiled {
+            write_atomically(path, code)?;
+        }
+        match &spin_manifest {
+            Some((path, text)) => write_atomically(path, text.as_bytes()),
             None => Ok(()),
         }
     })?;
@@ -338,6 +364,7 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         lazy_imports: facts.lazy.clone(),
         sha256: hex::encode(Sha256::digest(&component)),
         precompiled: precompiled.map(|(path, _)| path),
+        spin_manifest: spin_manifest.map(|(path, _)| path),
         size,
         files: opts
             .list_files
@@ -549,6 +576,41 @@ fn inside_dir(dir: &Path, file: &Path) -> Option<String> {
     let full = parent.join(file.file_name()?);
     let rel = full.strip_prefix(&dir).ok()?;
     Some(crate::app_files::relative_name(Path::new(""), rel))
+}
+
+/// Where `--spin` writes: `spin.toml` beside the output (its `source` is the output's
+/// file name).
+fn spin_manifest_path(output: &Path) -> PathBuf {
+    match output.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join("spin.toml"),
+        _ => PathBuf::from("spin.toml"),
+    }
+}
+
+/// `[project] name` and `version` from pyproject.toml, else the app directory's name and
+/// 0.1.0 (for the Spin manifest's `[application]`).
+fn project_name_version(app: &AppConfig) -> (String, String) {
+    let path = app.app_dir.join("pyproject.toml");
+    let project = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| crate::config::parse_project_toml(&text, "pyproject.toml").ok())
+        .and_then(|doc| doc.get("project").and_then(|p| p.as_table()).cloned())
+        .unwrap_or_default();
+    let dir_name = std::path::absolute(&app.app_dir)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "app".into());
+    let name = project
+        .get("name")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .unwrap_or(dir_name);
+    let version = project
+        .get("version")
+        .and_then(|v| v.as_str())
+        .unwrap_or("0.1.0")
+        .to_string();
+    (name, version)
 }
 
 /// Where `--precompile` writes: the output with the extension `.cwasm`.

@@ -56,6 +56,10 @@ pub struct BuildArgs {
     /// (`app.cwasm` beside `app.wasm`; run it with `pyedge serve --allow-precompiled`).
     #[arg(long)]
     precompile: bool,
+    /// Also write a Spin manifest (`spin.toml`) beside the output: HTTP trigger on `/...`,
+    /// outbound hosts, variables from `[tool.pyedge.secrets]` and settings.
+    #[arg(long)]
+    spin: bool,
     #[command(flatten)]
     deps: DepsSourceArgs,
 }
@@ -75,6 +79,7 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<()> {
         hash_seed: args.hash_seed,
         precompile: args.precompile,
         list_files: printer.verbose(),
+        spin: args.spin,
     };
     let spinner = Spinner {
         printer,
@@ -144,6 +149,13 @@ fn summary(outcome: &BuildOutcome) -> String {
     if let Some(path) = &outcome.precompiled {
         out.push_str(&format!(
             "precompiled for `pyedge serve --allow-precompiled`: {}\n",
+            path.display()
+        ));
+    }
+    if let Some(path) = &outcome.spin_manifest {
+        out.push_str(&format!(
+            "Spin manifest: {} (`spin up -f {}`)\n",
+            path.display(),
             path.display()
         ));
     }

@@ -499,6 +499,7 @@ fn build_module(deps: &[DependencyFiles]) -> Result<Vec<u8>> {
         secrets: BTreeMap::new(),
         preimport: crate::config::Preimport::TopLevel,
         preimport_names: Vec::new(),
+        allowed_outbound_hosts: Vec::new(),
     };
     let files = crate::app_files::AppFiles {
         files: vec![(app.entry_path.clone(), DRIVER.as_bytes().to_vec())],

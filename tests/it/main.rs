@@ -27,5 +27,6 @@ mod runtime_config;
 mod sdist_build;
 mod serve_limits;
 mod serve_load;
+mod spin_manifest;
 mod streaming;
 mod web_apps;
