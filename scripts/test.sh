@@ -49,3 +49,8 @@ bash scripts/fuzz.sh
 
 echo "==> components under the Wasmtime CLI"
 bash scripts/host-checks.sh
+
+# The wheel with the test build's profile (its dependencies are already compiled; a
+# release wheel is `bash scripts/wheel.sh`), used as a new user would (scripts/wheel-check.sh).
+echo "==> the Python wheel (scripts/wheel.sh --profile dev, scripts/wheel-check.sh)"
+bash scripts/wheel-check.sh "$(bash scripts/wheel.sh --profile dev)"
