@@ -116,14 +116,11 @@ fn check_origin_configured(app: &AppConfig, rel: &str, data: &[u8]) -> Result<()
         .lines()
         .position(|l| l.contains("send_to_origin(") && !l.trim_start().starts_with('#'))
     {
-        return Err(crate::error::failure(
-            crate::error::Exit::Usage,
-            format!(
-                "{rel}:{}: send_to_origin() forwards to the app's origin, but none is set: \
-                 add `origin = \"https://...\"` under [tool.pyedge] in pyproject.toml",
-                line + 1
-            ),
-        ));
+        return Err(crate::pipeline::BuildError::NoOrigin {
+            file: rel.to_string(),
+            line: line + 1,
+        }
+        .into());
     }
     Ok(())
 }

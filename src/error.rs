@@ -1,13 +1,11 @@
 //! Exit codes, and the one place where an error becomes one ([`exit_code_of`]).
 //!
-//! Each stage has its own error type (thiserror) carrying the file, line, package or
-//! limit: [`crate::config::ProjectError`], `app_files::AppFilesError`,
-//! `pipeline::BuildError`, `snapshot::InitError`, `cli::inspect::InspectError`. The CLI
-//! prints the chain with `{:#}` and asks [`exit_code_of`] for the status. The dependency
-//! stage and the dev server still build a [`Failure`] (an exit code and a message) where
-//! they fail; moving them to typed errors is the rest of that work.
-
-use std::fmt;
+//! Each stage has its own error type (thiserror) carrying the file, line, package, URL
+//! or limit: [`crate::config::ProjectError`], [`crate::deps::DepsError`],
+//! `app_files::AppFilesError`, `pipeline::BuildError`, `snapshot::InitError`,
+//! `serve::ServeError`, `spin::SpinError`, `cli::inspect::InspectError`,
+//! `cli::InitError`. The CLI prints the chain with `{:#}` and asks [`exit_code_of`] for
+//! the status; an error of no such type (an I/O error with its context) is a build error.
 
 /// The process exit codes pyedge promises (see the README's "Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,31 +65,6 @@ pub fn exit_code_table() -> String {
     table
 }
 
-/// An error with the exit code it should produce.
-#[derive(Debug)]
-pub struct Failure {
-    /// The exit code.
-    pub exit: Exit,
-    /// The user's message.
-    pub message: String,
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Failure {}
-
-/// Build an `anyhow::Error` that exits with `exit`.
-pub fn failure(exit: Exit, message: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Failure {
-        exit,
-        message: message.into(),
-    })
-}
-
 /// The exit code for an error, decided here for every stage's error type: the first
 /// typed error in its chain, else [`Exit::Build`].
 pub fn exit_code_of(err: &anyhow::Error) -> Exit {
@@ -100,8 +73,8 @@ pub fn exit_code_of(err: &anyhow::Error) -> Exit {
 
 /// The exit code of one error in a chain, if it is one of the typed errors.
 fn exit_of(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
-    if let Some(failure) = cause.downcast_ref::<Failure>() {
-        return Some(failure.exit);
+    if let Some(deps) = cause.downcast_ref::<crate::deps::DepsError>() {
+        return Some(deps.exit());
     }
     if cause.is::<crate::config::ProjectError>() {
         return Some(Exit::Usage);
@@ -117,6 +90,9 @@ fn exit_of(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
         }
         if let Some(build) = cause.downcast_ref::<crate::pipeline::BuildError>() {
             return Some(build.exit());
+        }
+        if cause.is::<crate::serve::ServeError>() {
+            return Some(Exit::Usage);
         }
         if cause.is::<crate::snapshot::InitError>() {
             return Some(Exit::Build);

@@ -523,6 +523,17 @@ pub enum BuildError {
         /// The entry file.
         entry: String,
     },
+    /// The app calls `send_to_origin` and no origin is configured (exit 2).
+    #[error(
+        "{file}:{line}: send_to_origin() forwards to the app's origin, but none is set: \
+         add `origin = \"https://...\"` under [tool.pyedge] in pyproject.toml"
+    )]
+    NoOrigin {
+        /// The app file that calls it.
+        file: String,
+        /// The 1-based line.
+        line: usize,
+    },
     /// An app object, or a handler, WSGI or ASGI interface, in the cli world (exit 2).
     #[error(
         "--world cli runs a script's main() or its body, and {what} is served over HTTP: \
@@ -560,6 +571,7 @@ impl BuildError {
             BuildError::NeedsSockets { .. } => Exit::DependencyRejected,
             BuildError::PrecompileScript { .. }
             | BuildError::ConfigStoreScript { .. }
+            | BuildError::NoOrigin { .. }
             | BuildError::PrecompileOutput { .. }
             | BuildError::InterfaceWorld { .. } => Exit::Usage,
         }

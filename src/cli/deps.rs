@@ -3,7 +3,6 @@
 
 use super::Printer;
 use crate::deps::{check_deps, lock, lock_deps, report, DepsOptions, DepsReport};
-use crate::error::{failure, Exit};
 use anyhow::Result;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -92,10 +91,10 @@ fn check_app_dir(app_dir: &Path) -> Result<()> {
     if app_dir.is_dir() {
         return Ok(());
     }
-    Err(failure(
-        Exit::Usage,
-        format!("app directory not found: {}", app_dir.display()),
-    ))
+    Err(crate::deps::DepsError::AppDirMissing {
+        dir: app_dir.to_path_buf(),
+    }
+    .into())
 }
 
 /// Print the outcome and turn rejections into the error that carries exit 4.

@@ -1,7 +1,7 @@
 //! A simple-repository client: PEP 691 JSON pages (preferred) and PEP 503 HTML pages,
 //! over HTTP with retries and backoff on transient failures.
 
-use crate::error::{failure, Exit};
+use super::DepsError;
 use anyhow::Result;
 use pep508_rs::PackageName;
 use std::path::PathBuf;
@@ -183,27 +183,27 @@ impl HttpClient {
     ) -> Result<Option<Vec<DistFile>>> {
         let page = format!("{}/{}/", index_url.trim_end_matches('/'), name);
         let reply = self.get(&page, ACCEPT_SIMPLE, PAGE_LIMIT).map_err(|err| {
-            failure(
-                Exit::Resolution,
-                format!("cannot reach the package index at {page}: {err}"),
-            )
+            DepsError::IndexUnreachable {
+                page: page.clone(),
+                detail: err.to_string(),
+            }
         })?;
         match reply.status {
             200 => {}
             404 | 410 => return Ok(None),
-            status => {
-                return Err(failure(
-                    Exit::Resolution,
-                    format!("the package index answered HTTP {status} for {page}"),
-                ))
-            }
+            status => return Err(DepsError::IndexStatus { page, status }.into()),
         }
         let base = Url::parse(&reply.url)
             .or_else(|_| Url::parse(&page))
-            .map_err(|err| failure(Exit::Resolution, format!("invalid index URL {page}: {err}")))?;
+            .map_err(|err| DepsError::IndexUrl {
+                page: page.clone(),
+                detail: err.to_string(),
+            })?;
         let files = if reply.content_type.contains("json") {
-            parse_json(&reply.body, &base)
-                .map_err(|err| failure(Exit::Resolution, format!("{page}: {err}")))?
+            parse_json(&reply.body, &base).map_err(|err| DepsError::IndexPage {
+                page: page.clone(),
+                detail: err.to_string(),
+            })?
         } else {
             parse_html(&String::from_utf8_lossy(&reply.body), &base)
         };
@@ -212,22 +212,31 @@ impl HttpClient {
 
     /// Download a file; errors name the URL and exit 5.
     pub fn download(&self, url: &str) -> Result<Vec<u8>> {
-        self.download_optional(url)?
-            .ok_or_else(|| failure(Exit::Resolution, format!("cannot download {url}: HTTP 404")))
+        self.download_optional(url)?.ok_or_else(|| {
+            DepsError::Download {
+                url: url.to_string(),
+                detail: "HTTP 404".into(),
+            }
+            .into()
+        })
     }
 
     /// Download a file that may not exist: `None` for 404/410.
     pub fn download_optional(&self, url: &str) -> Result<Option<Vec<u8>>> {
         let reply = self
             .get(url, "*/*", DOWNLOAD_LIMIT)
-            .map_err(|err| failure(Exit::Resolution, format!("cannot download {url}: {err}")))?;
+            .map_err(|err| DepsError::Download {
+                url: url.to_string(),
+                detail: err.to_string(),
+            })?;
         match reply.status {
             200 => Ok(Some(reply.body)),
             404 | 410 => Ok(None),
-            status => Err(failure(
-                Exit::Resolution,
-                format!("cannot download {url}: HTTP {status}"),
-            )),
+            status => Err(DepsError::Download {
+                url: url.to_string(),
+                detail: format!("HTTP {status}"),
+            }
+            .into()),
         }
     }
 }

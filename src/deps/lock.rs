@@ -3,7 +3,7 @@
 //! stale lock is noticed.
 
 use super::requirements::Declared;
-use crate::error::{failure, Exit};
+use super::DepsError;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -75,28 +75,24 @@ pub struct LockedPackage {
 /// Read `pyedge.lock` from the app directory; a missing or invalid file exits 5.
 pub fn read_lock(app_dir: &Path) -> Result<LockFile> {
     let path = app_dir.join(LOCK_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|err| {
-        let message = match err.kind() {
-            std::io::ErrorKind::NotFound => {
-                format!("{} not found: run `pyedge lock` first", path.display())
-            }
-            _ => format!("cannot read {}: {err}", path.display()),
-        };
-        failure(Exit::Resolution, message)
+    let text = std::fs::read_to_string(&path).map_err(|err| match err.kind() {
+        std::io::ErrorKind::NotFound => DepsError::LockMissing { path: path.clone() },
+        _ => DepsError::LockRead {
+            path: path.clone(),
+            detail: err.to_string(),
+        },
     })?;
-    let lock: LockFile = toml::from_str(&text).map_err(|err| {
-        failure(
-            Exit::Resolution,
-            format!("{}: invalid lock file: {err}", path.display()),
-        )
+    let lock: LockFile = toml::from_str(&text).map_err(|err| DepsError::LockInvalid {
+        path: path.clone(),
+        detail: err.to_string(),
     })?;
     if lock.version != LOCK_VERSION {
-        let message = format!(
-            "{}: lock format version {} is not supported (expected {LOCK_VERSION}); run `pyedge lock` again",
-            path.display(),
-            lock.version
-        );
-        return Err(failure(Exit::Resolution, message));
+        return Err(DepsError::LockVersion {
+            path,
+            found: lock.version,
+            expected: LOCK_VERSION,
+        }
+        .into());
     }
     Ok(lock)
 }
@@ -131,13 +127,12 @@ pub fn check_fresh(lock: &LockFile, declared: &Declared, app_dir: &Path) -> Resu
     if !removed.is_empty() {
         changes.push(format!("no longer required: {}", join_quoted(&removed)));
     }
-    let message = format!(
-        "{} is stale: the requirements in {} changed ({}); run `pyedge lock` again",
-        app_dir.join(LOCK_FILE).display(),
-        declared.file.display(),
-        changes.join("; ")
-    );
-    Err(failure(Exit::Resolution, message))
+    Err(DepsError::LockStale {
+        lock: app_dir.join(LOCK_FILE),
+        requirements: declared.file.clone(),
+        changes: changes.join("; "),
+    }
+    .into())
 }
 
 fn join_quoted(items: &[&String]) -> String {
@@ -151,6 +146,7 @@ fn join_quoted(items: &[&String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Exit;
 
     #[test]
     fn round_trip() {

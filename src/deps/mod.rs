@@ -11,6 +11,7 @@
 
 pub mod cache;
 pub mod classify;
+mod error;
 pub mod index;
 pub mod lock;
 pub mod markers;
@@ -25,10 +26,10 @@ pub mod sources;
 pub mod substitute;
 pub mod wheel;
 
-use crate::error::{failure, Exit};
 use anyhow::Result;
 use cache::WheelCache;
 use classify::classify_wheel;
+pub use error::DepsError;
 use index::{DistFile, Location, DEFAULT_INDEX_URL};
 use lock::{LockFile, LockedPackage, LockedSubstitute, LOCK_VERSION};
 use pep508_rs::PackageName;
@@ -142,7 +143,8 @@ impl DepsReport {
     /// The error for a report with rejections (exit 4), naming each one.
     pub fn rejection_error(&self) -> Option<anyhow::Error> {
         let message = report::rejection_message(self)?;
-        Some(failure(Exit::DependencyRejected, message))
+        let packages = self.rejected().map(|p| p.name.to_string()).collect();
+        Some(DepsError::Rejected { packages, message }.into())
     }
 
     /// The installable set; an error (exit 4) when anything was rejected.
@@ -223,7 +225,11 @@ pub fn wheel_install_files(wheel_path: &Path) -> Result<Vec<(String, Vec<u8>)>> 
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        failure(Exit::DependencyRejected, format!("{name}: {problem}"))
+        DepsError::BadWheel {
+            wheel: name,
+            problem: problem.to_string(),
+        }
+        .into()
     })
 }
 
@@ -370,16 +376,9 @@ fn locked_outcomes(
 
 /// A substituted requirement from the lock: still substituted, by the same build.
 fn locked_substitute(locked: &LockedSubstitute) -> Result<Outcome> {
-    let invalid = || {
-        failure(
-            Exit::Resolution,
-            format!(
-                "{}: `{}` is locked as substituted but pyedge has no substitute for it; \
-                 run `pyedge lock` again",
-                lock::LOCK_FILE,
-                locked.name
-            ),
-        )
+    let invalid = || DepsError::LockSubstitute {
+        lock: lock::LOCK_FILE,
+        package: locked.name.clone(),
     };
     let substitute = substitute::substitute_for(&locked.name).ok_or_else(invalid)?;
     Ok(Outcome {
@@ -396,15 +395,10 @@ fn locked_outcome(
     opts: &DepsOptions,
     sources: &Sources,
 ) -> Result<Outcome> {
-    let invalid = |what: &str| {
-        failure(
-            Exit::Resolution,
-            format!(
-                "{}: {what} for `{}` in the lock; run `pyedge lock` again",
-                lock::LOCK_FILE,
-                locked.name
-            ),
-        )
+    let invalid = |what: &str| DepsError::LockEntry {
+        lock: lock::LOCK_FILE,
+        package: locked.name.clone(),
+        what: what.to_string(),
     };
     let name = PackageName::from_str(&locked.name).map_err(|_| invalid("invalid name"))?;
     let version =
@@ -412,7 +406,7 @@ fn locked_outcome(
     let location = match (&locked.url, &locked.path) {
         (Some(url), _) => Location::Url(url.clone()),
         (None, Some(path)) => Location::Path(opts.app_dir.join(path)),
-        (None, None) => return Err(invalid("no url or path")),
+        (None, None) => return Err(invalid("no url or path").into()),
     };
     if let (Some(sdist), Some(sdist_sha256)) = (&locked.sdist, &locked.sdist_sha256) {
         let file = DistFile {
@@ -483,15 +477,13 @@ fn locked_build(
         }
     };
     if built.wheel.sha256 != locked.sha256.to_ascii_lowercase() {
-        let message = format!(
-            "{}: the wheel built pure from {} has sha256 {}, the lock says {}; \
-             run `pyedge lock` again",
-            lock::LOCK_FILE,
-            file.filename,
-            built.wheel.sha256,
-            locked.sha256
-        );
-        return Err(failure(Exit::Resolution, message));
+        return Err(DepsError::LockBuiltHash {
+            lock: lock::LOCK_FILE,
+            sdist: file.filename.clone(),
+            actual: built.wheel.sha256.clone(),
+            expected: locked.sha256.clone(),
+        }
+        .into());
     }
     Ok(Verdict::Built { sdist: file, built })
 }

@@ -13,8 +13,8 @@
 //! and the limit, never a stack overflow, a hang or unbounded memory.
 
 use super::markers::target_environment;
+use super::DepsError;
 use crate::config::{parse_project_toml, read_project_file, MAX_PROJECT_FILE_BYTES};
-use crate::error::{failure, Exit};
 use anyhow::Result;
 use pep508_rs::VersionOrUrl;
 use std::path::{Path, PathBuf};
@@ -108,7 +108,14 @@ pub fn read_declared(app_dir: &Path, extras: &[String]) -> Result<Option<Declare
             extras,
         )?),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-        Err(err) => return Err(usage(format!("cannot read {}: {err}", pyproject.display()))),
+        Err(err) => {
+            return Err(DepsError::ReadRequirements {
+                at: String::new(),
+                path: pyproject,
+                detail: err.to_string(),
+            }
+            .into())
+        }
     };
     let app_name = project
         .as_ref()
@@ -127,11 +134,11 @@ pub fn read_declared(app_dir: &Path, extras: &[String]) -> Result<Option<Declare
         return Ok(None);
     }
     if !extras.is_empty() {
-        return Err(usage(format!(
-            "--extra needs [project.optional-dependencies] in {}; {} has no extras",
-            pyproject.display(),
-            REQUIREMENTS_TXT
-        )));
+        return Err(DepsError::ExtraWithoutGroups {
+            pyproject,
+            txt: REQUIREMENTS_TXT,
+        }
+        .into());
     }
     let (requirements, sources) = parse_requirements_file(&txt, app_dir)?;
     Ok((!requirements.is_empty()).then_some(Declared {
@@ -142,8 +149,23 @@ pub fn read_declared(app_dir: &Path, extras: &[String]) -> Result<Option<Declare
     }))
 }
 
-fn usage(message: String) -> anyhow::Error {
-    failure(Exit::Usage, message)
+/// A requirement or option that is invalid at `at` (`file:line`, or the file).
+fn invalid(at: &str, what: String) -> anyhow::Error {
+    DepsError::Requirement {
+        at: at.to_string(),
+        what,
+    }
+    .into()
+}
+
+/// A requirements file that cannot be read through `-r` as asked: `at` is the including
+/// line (`requirements.txt:2: `), empty for the app's own file.
+fn included(at: &str, what: String) -> anyhow::Error {
+    DepsError::Include {
+        at: at.to_string(),
+        what,
+    }
+    .into()
 }
 
 /// What `pyproject.toml` declares.
@@ -185,16 +207,17 @@ pub fn parse_pyproject(text: &str, shown: &str, extras: &[String]) -> Result<Pro
         let Some(value) = value else { continue };
         let items = value
             .as_array()
-            .ok_or_else(|| usage(format!("{shown}: {key} must be an array of strings")))?;
+            .ok_or_else(|| invalid(shown, format!("{key} must be an array of strings")))?;
         if requirements.len() + items.len() > MAX_REQUIREMENTS {
-            return Err(usage(format!(
-                "{shown}: more than {MAX_REQUIREMENTS} requirements (the limit)"
-            )));
+            return Err(invalid(
+                shown,
+                format!("more than {MAX_REQUIREMENTS} requirements (the limit)"),
+            ));
         }
         for item in items {
             let line = item
                 .as_str()
-                .ok_or_else(|| usage(format!("{shown}: {key} must be an array of strings")))?;
+                .ok_or_else(|| invalid(shown, format!("{key} must be an array of strings")))?;
             let origin = format!("{shown}:{}", lines.line_of(line));
             requirements.push(parse_requirement(line, &origin, Vec::new())?);
         }
@@ -220,9 +243,12 @@ fn unknown_extra(shown: &str, extra: &str, optional: Option<&toml::Table>) -> an
     } else {
         known.join(", ")
     };
-    usage(format!(
-        "--extra {extra}: {shown} has no [project.optional-dependencies] group `{extra}` (known: {known})"
-    ))
+    DepsError::UnknownExtra {
+        file: shown.to_string(),
+        extra: extra.to_string(),
+        known,
+    }
+    .into()
 }
 
 /// Finds the 1-based line where each dependency string is written, best effort (1 when
@@ -293,43 +319,56 @@ pub fn parse_requirement(
     hashes: Vec<String>,
 ) -> Result<DeclaredRequirement> {
     if text.len() > MAX_REQUIREMENT_BYTES {
-        return Err(usage(format!(
-            "{origin}: requirement `{}...` is {} bytes, over the limit of \
+        return Err(invalid(
+            origin,
+            format!(
+                "requirement `{}...` is {} bytes, over the limit of \
              {MAX_REQUIREMENT_BYTES} bytes",
-            prefix(text, 40),
-            text.len()
-        )));
+                prefix(text, 40),
+                text.len()
+            ),
+        ));
     }
     if paren_depth(text) > MAX_MARKER_NESTING {
-        return Err(usage(format!(
-            "{origin}: requirement `{}...` nests parentheses deeper than \
+        return Err(invalid(
+            origin,
+            format!(
+                "requirement `{}...` nests parentheses deeper than \
              {MAX_MARKER_NESTING} levels",
-            prefix(text, 40)
-        )));
+                prefix(text, 40)
+            ),
+        ));
     }
     // PEP 508 names, versions and marker variables are ASCII, and so is every marker
     // value of the target; pep508_rs 0.9 slices inside other characters and panics
     // (`x; extra<'' \u{d979a}`, found by the requirements_txt fuzz target).
     if let Some(c) = text.chars().find(|c| !c.is_ascii()) {
-        return Err(usage(format!(
-            "{origin}: invalid requirement `{}`: non-ASCII character {c:?} (U+{:04X}); \
+        return Err(invalid(
+            origin,
+            format!(
+                "invalid requirement `{}`: non-ASCII character {c:?} (U+{:04X}); \
              requirements are ASCII",
-            prefix(text, 60),
-            u32::from(c)
-        )));
+                prefix(text, 60),
+                u32::from(c)
+            ),
+        ));
     }
     if let Some(name) = name_with_bad_end(text) {
-        return Err(usage(format!(
-            "{origin}: invalid requirement `{text}`: `{name}` must end with a letter or digit"
-        )));
+        return Err(invalid(
+            origin,
+            format!("invalid requirement `{text}`: `{name}` must end with a letter or digit"),
+        ));
     }
     let requirement = Requirement::from_str(text)
-        .map_err(|err| usage(format!("{origin}: invalid requirement `{text}`: {err}")))?;
+        .map_err(|err| invalid(origin, format!("invalid requirement `{text}`: {err}")))?;
     if let Some(VersionOrUrl::Url(url)) = &requirement.version_or_url {
-        return Err(usage(format!(
-            "{origin}: `{text}`: direct URL requirements ({url}) are not supported; \
+        return Err(invalid(
+            origin,
+            format!(
+                "`{text}`: direct URL requirements ({url}) are not supported; \
              put the wheel in a directory and pass it with --find-links"
-        )));
+            ),
+        ));
     }
     Ok(DeclaredRequirement {
         requirement,
@@ -437,28 +476,35 @@ impl TxtParser<'_> {
         let at = included_from.map(|o| format!("{o}: ")).unwrap_or_default();
         let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         if self.stack.contains(&canonical) {
-            return Err(usage(format!("{at}{shown} includes itself (-r cycle)")));
+            return Err(included(&at, format!("{shown} includes itself (-r cycle)")));
         }
         if self.stack.len() >= MAX_INCLUDE_DEPTH {
-            return Err(usage(format!(
-                "{at}-r {shown}: includes nested deeper than {MAX_INCLUDE_DEPTH} files"
-            )));
+            return Err(included(
+                &at,
+                format!("-r {shown}: includes nested deeper than {MAX_INCLUDE_DEPTH} files"),
+            ));
         }
         if self.files_read >= MAX_INCLUDED_FILES {
-            return Err(usage(format!(
-                "{at}-r {shown}: more than {MAX_INCLUDED_FILES} requirements files read \
+            return Err(included(
+                &at,
+                format!(
+                    "-r {shown}: more than {MAX_INCLUDED_FILES} requirements files read \
                  through -r includes"
-            )));
+                ),
+            ));
         }
         self.files_read += 1;
-        let text =
-            (self.read)(path).map_err(|err| usage(format!("{at}cannot read {shown}: {err}")))?;
+        let text = (self.read)(path)
+            .map_err(|err| included(&at, format!("cannot read {shown}: {err}")))?;
         self.bytes_read += text.len() as u64;
         if self.bytes_read > MAX_PROJECT_FILE_BYTES {
-            return Err(usage(format!(
-                "{at}{shown}: requirements files read through -r add up to more than \
+            return Err(included(
+                &at,
+                format!(
+                    "{shown}: requirements files read through -r add up to more than \
                  {MAX_PROJECT_FILE_BYTES} bytes"
-            )));
+                ),
+            ));
         }
         self.stack.push(canonical);
         for (line_no, line) in logical_lines(&text) {
@@ -474,9 +520,10 @@ impl TxtParser<'_> {
             let (requirement, options) = split_requirement_options(line);
             let hashes = parse_hashes(options, origin)?;
             if self.requirements.len() >= MAX_REQUIREMENTS {
-                return Err(usage(format!(
-                    "{origin}: more than {MAX_REQUIREMENTS} requirements (the limit)"
-                )));
+                return Err(invalid(
+                    origin,
+                    format!("more than {MAX_REQUIREMENTS} requirements (the limit)"),
+                ));
             }
             self.requirements
                 .push(parse_requirement(requirement, origin, hashes)?);
@@ -487,7 +534,7 @@ impl TxtParser<'_> {
         let needs_value = || {
             value
                 .map(str::to_string)
-                .ok_or_else(|| usage(format!("{origin}: `{option}` needs a value")))
+                .ok_or_else(|| invalid(origin, format!("`{option}` needs a value")))
         };
         match option {
             "-r" | "--requirement" => {
@@ -499,9 +546,10 @@ impl TxtParser<'_> {
             "-f" | "--find-links" => {
                 let value = needs_value()?;
                 if value.contains("://") {
-                    return Err(usage(format!(
-                        "{origin}: --find-links {value}: only local directories are supported"
-                    )));
+                    return Err(invalid(
+                        origin,
+                        format!("--find-links {value}: only local directories are supported"),
+                    ));
                 }
                 self.sources.find_links.push(dir.join(value));
             }
@@ -510,12 +558,14 @@ impl TxtParser<'_> {
             // Options that change nothing for pyedge: it always uses binaries and verifies hashes.
             "--only-binary" | "--prefer-binary" | "--require-hashes" | "--trusted-host" => {}
             "-e" | "--editable" => {
-                return Err(usage(format!(
-                    "{origin}: editable requirements are not supported; put the code in the app \
+                return Err(invalid(
+                    origin,
+                    "editable requirements are not supported; put the code in the app \
                      directory or build a wheel and use --find-links"
-                )))
+                        .to_string(),
+                ))
             }
-            _ => return Err(usage(format!("{origin}: unsupported option `{option}`"))),
+            _ => return Err(invalid(origin, format!("unsupported option `{option}`"))),
         }
         Ok(())
     }
@@ -601,12 +651,13 @@ fn parse_hashes(options: &str, origin: &str) -> Result<Vec<String>> {
             Some(("--hash", value)) => value.to_string(),
             None if token == "--hash" => tokens
                 .next()
-                .ok_or_else(|| usage(format!("{origin}: `--hash` needs a value")))?
+                .ok_or_else(|| invalid(origin, "`--hash` needs a value".to_string()))?
                 .to_string(),
             _ => {
-                return Err(usage(format!(
-                    "{origin}: unsupported per-requirement option `{token}`"
-                )))
+                return Err(invalid(
+                    origin,
+                    format!("unsupported per-requirement option `{token}`"),
+                ))
             }
         };
         hashes.push(parse_hash(&value, origin)?);
@@ -616,15 +667,17 @@ fn parse_hashes(options: &str, origin: &str) -> Result<Vec<String>> {
 
 fn parse_hash(value: &str, origin: &str) -> Result<String> {
     let digest = value.strip_prefix("sha256:").ok_or_else(|| {
-        usage(format!(
-            "{origin}: --hash {value}: only sha256 hashes are supported"
-        ))
+        invalid(
+            origin,
+            format!("--hash {value}: only sha256 hashes are supported"),
+        )
     })?;
     let valid = digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit());
     if !valid {
-        return Err(usage(format!(
-            "{origin}: --hash {value}: not a sha256 hex digest"
-        )));
+        return Err(invalid(
+            origin,
+            format!("--hash {value}: not a sha256 hex digest"),
+        ));
     }
     Ok(digest.to_ascii_lowercase())
 }
@@ -633,6 +686,7 @@ fn parse_hash(value: &str, origin: &str) -> Result<String> {
 mod tests {
     use super::*;
     use crate::error::exit_code_of;
+    use crate::error::Exit;
     use std::fs;
 
     const HASH: &str = "0f343b0f5f2ec1e1f2e3e6a5c4a2d4e2b2f9a7d2c7e1b1c3a4d5e6f708192a3b";

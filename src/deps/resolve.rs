@@ -18,7 +18,7 @@ use super::requirements::{Declared, Requirement};
 use super::sources::Sources;
 use super::substitute::{substitute_for, Substitute};
 use super::wheel::{header_values, sdist_version, WheelFilename};
-use crate::error::{failure, Exit};
+use super::DepsError;
 use anyhow::Result;
 use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{ExtraName, PackageName, VersionOrUrl};
@@ -131,7 +131,7 @@ pub fn resolve_build_requirements(
     provider.build_sdists = false;
     let resolution = match run_resolution(&provider) {
         Ok(resolution) => resolution,
-        Err(err) if crate::error::exit_code_of(&err) == Exit::Resolution => {
+        Err(err) if crate::error::exit_code_of(&err) == crate::error::Exit::Resolution => {
             return Ok(Err(format!("{err:#}").replace('\n', " ")))
         }
         Err(err) => return Err(err),
@@ -268,8 +268,12 @@ impl<'a> Provider<'a> {
         let mut pre_names = HashSet::new();
         for declared in declared.active() {
             let requirement = &declared.requirement;
-            add_requirement(&mut root_deps, requirement)
-                .map_err(|err| failure(Exit::Resolution, format!("{}: {err}", declared.origin)))?;
+            add_requirement(&mut root_deps, requirement).map_err(|what| {
+                DepsError::UnsupportedRequirement {
+                    at: declared.origin.clone(),
+                    what,
+                }
+            })?;
             if !declared.hashes.is_empty() {
                 let entry = hashes
                     .entry(requirement.name.clone())
@@ -758,11 +762,13 @@ impl<'a> Provider<'a> {
         if allowed.iter().any(|h| h == sha256) {
             return Ok(());
         }
-        let message = format!(
-            "hash mismatch for {filename}: {origin} allows sha256 {}, the file has sha256 {sha256}",
-            allowed.join(" or ")
-        );
-        Err(failure(Exit::Resolution, message))
+        Err(DepsError::DeclaredHash {
+            filename: filename.to_string(),
+            origin: origin.clone(),
+            allowed: allowed.join(" or "),
+            actual: sha256.to_string(),
+        }
+        .into())
     }
 
     /// The newest usable version in range; for an extra, only versions that define it
@@ -1035,13 +1041,11 @@ impl<'a> Provider<'a> {
             PubGrubError::NoSolution(mut tree) => {
                 tree.collapse_no_versions();
                 let report = DefaultStringReporter::report(&tree);
-                failure(
-                    Exit::Resolution,
-                    format!(
-                        "the requirements of {} cannot be resolved:\n{report}",
-                        self.root
-                    ),
-                )
+                DepsError::Unresolvable {
+                    root: self.root.to_string(),
+                    report,
+                }
+                .into()
             }
             PubGrubError::ErrorChoosingVersion { source, .. }
             | PubGrubError::ErrorRetrievingDependencies { source, .. }
@@ -1136,11 +1140,12 @@ fn pure_status(
         .iter()
         .map(|line| {
             Requirement::from_str(line).map_err(|err| {
-                let message = format!(
-                    "{}: invalid Requires-Dist `{line}` in METADATA: {err}",
-                    file.filename
-                );
-                failure(Exit::Resolution, message)
+                DepsError::RequiresDist {
+                    filename: file.filename.clone(),
+                    line: line.clone(),
+                    detail: err.to_string(),
+                }
+                .into()
             })
         })
         .collect::<Result<Vec<_>>>()?;

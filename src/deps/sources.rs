@@ -4,7 +4,7 @@
 use super::cache::{LocalWheel, WheelCache};
 use super::index::{DistFile, HttpClient, Location};
 use super::wheel::{sdist_version, sha256_file, WheelFilename};
-use crate::error::{failure, Exit};
+use super::DepsError;
 use anyhow::{Context, Result};
 use pep508_rs::PackageName;
 use sha2::Digest;
@@ -63,7 +63,11 @@ impl Sources {
         let mut seen = std::collections::HashSet::new();
         files.retain(|f| seen.insert(f.filename.clone()));
         if files.is_empty() {
-            return Err(failure(Exit::Resolution, self.not_found(name)));
+            return Err(DepsError::NotFound {
+                package: name.to_string(),
+                detail: self.not_found(name),
+            }
+            .into());
         }
         Ok(files)
     }
@@ -173,12 +177,12 @@ impl Sources {
             }
         }
         if self.offline {
-            let message = format!(
-                "{} is not in the wheel cache {} and --offline forbids downloading it from {url}",
-                file.filename,
-                self.cache.dir().display()
-            );
-            return Err(failure(Exit::Resolution, message));
+            return Err(DepsError::NotCached {
+                filename: file.filename.clone(),
+                cache: self.cache.dir().to_path_buf(),
+                url: url.to_string(),
+            }
+            .into());
         }
         let bytes = self.http.download(url)?;
         let actual = hex::encode(sha2::Sha256::digest(&bytes));
@@ -221,25 +225,21 @@ pub fn hash_mismatch(
     expected: &str,
     actual: &str,
 ) -> anyhow::Error {
-    failure(
-        Exit::Resolution,
-        format!(
-            "hash mismatch for {filename} ({from}): {promised_by} promises sha256 {expected}, \
-             the file has sha256 {actual}"
-        ),
-    )
+    DepsError::HashMismatch {
+        filename: filename.to_string(),
+        from: from.to_string(),
+        promised_by: promised_by.to_string(),
+        expected: expected.to_string(),
+        actual: actual.to_string(),
+    }
+    .into()
 }
 
 /// Wheels and sdists of `name` in a `--find-links` directory (not recursive).
 pub fn find_links_files(dir: &Path, name: &PackageName) -> Result<Vec<DistFile>> {
-    let entries = std::fs::read_dir(dir).map_err(|err| {
-        failure(
-            Exit::Resolution,
-            format!(
-                "cannot read --find-links directory {}: {err}",
-                dir.display()
-            ),
-        )
+    let entries = std::fs::read_dir(dir).map_err(|err| DepsError::FindLinks {
+        dir: dir.to_path_buf(),
+        detail: err.to_string(),
     })?;
     let mut files = Vec::new();
     for entry in entries.flatten() {

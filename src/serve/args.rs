@@ -122,13 +122,11 @@ pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
 /// Hand-written: the crates for this (dotenvy) also expand `${VAR}` from pyedge's own
 /// environment, which must not leak into the app's.
 pub fn read_env_file(path: &std::path::Path) -> anyhow::Result<Vec<(String, String)>> {
-    use crate::error::{failure, Exit};
+    use super::ServeError;
     let text = crate::config::read_project_file(path, crate::config::MAX_PROJECT_FILE_BYTES)
-        .map_err(|err| {
-            failure(
-                Exit::Usage,
-                format!("cannot read --env-file {}: {err}", path.display()),
-            )
+        .map_err(|err| ServeError::EnvFileRead {
+            path: path.to_path_buf(),
+            detail: err.to_string(),
         })?;
     let mut pairs = Vec::new();
     for (number, line) in text.lines().enumerate() {
@@ -137,18 +135,17 @@ pub fn read_env_file(path: &std::path::Path) -> anyhow::Result<Vec<(String, Stri
             continue;
         }
         let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
-        let bad = |why: &str| {
-            failure(
-                Exit::Usage,
-                format!("{}:{}: {why}", path.display(), number + 1),
-            )
+        let bad = |why: &str| ServeError::EnvFileLine {
+            path: path.to_path_buf(),
+            line: number + 1,
+            why: why.to_string(),
         };
         let (name, value) = line
             .split_once('=')
             .ok_or_else(|| bad("expected NAME=VALUE"))?;
         let name = name.trim_end();
         if name.is_empty() || name.contains(char::is_whitespace) {
-            return Err(bad("expected NAME=VALUE, with a name without spaces"));
+            return Err(bad("expected NAME=VALUE, with a name without spaces").into());
         }
         let value = value.trim_start();
         let value = match value.chars().next() {

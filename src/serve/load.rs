@@ -5,9 +5,9 @@
 //! pre-instantiate it, and start one trial instance within the limits.
 
 use super::guest::{new_store, Host};
+use super::ServeError;
 use super::ServeOptions;
 use crate::engine::serve_engine;
-use crate::error::{failure, Exit};
 use crate::report::human_bytes;
 use anyhow::{Context as _, Result};
 use std::io::Read as _;
@@ -30,11 +30,9 @@ pub(super) async fn load_proxy(opts: &ServeOptions) -> Result<ProxyPre<Host>> {
         })
         .await
         .context("compiling the component")?
-        .map_err(|err| {
-            failure(
-                Exit::Usage,
-                format!("{} is not a valid component: {err:#}", opts.wasm.display()),
-            )
+        .map_err(|err| ServeError::Invalid {
+            path: opts.wasm.clone(),
+            detail: format!("{err:#}"),
         })?,
         ComponentSource::Precompiled => load_precompiled(&engine, &opts.wasm)?,
     };
@@ -52,11 +50,9 @@ enum ComponentSource {
 /// Read the file and make sure it is a component (or, when allowed, a precompiled one)
 /// before compiling it.
 fn read_component(path: &Path, allow_precompiled: bool) -> Result<ComponentSource> {
-    let unreadable = |err: std::io::Error| {
-        failure(
-            Exit::Usage,
-            format!("cannot read {}: {err}", path.display()),
-        )
+    let unreadable = |err: std::io::Error| ServeError::Read {
+        path: path.to_path_buf(),
+        detail: err.to_string(),
     };
     // One read of the first four bytes tells a precompiled file (which Wasmtime maps
     // itself, so it is not read here) from WebAssembly, which is read whole.
@@ -71,14 +67,10 @@ fn read_component(path: &Path, allow_precompiled: bool) -> Result<ComponentSourc
         if allow_precompiled {
             return Ok(ComponentSource::Precompiled);
         }
-        return Err(failure(
-            Exit::Usage,
-            format!(
-                "{} is native code (a precompiled component?); pass --allow-precompiled to \
-                 run it, only if you built it yourself",
-                path.display()
-            ),
-        ));
+        return Err(ServeError::NativeCode {
+            path: path.to_path_buf(),
+        }
+        .into());
     }
     file.read_to_end(&mut bytes).map_err(unreadable)?;
     if wasmparser::Parser::is_component(&bytes) {
@@ -89,13 +81,11 @@ fn read_component(path: &Path, allow_precompiled: bool) -> Result<ComponentSourc
     } else {
         "not a WebAssembly component"
     };
-    Err(failure(
-        Exit::Usage,
-        format!(
-            "{} is {what}; build one with `pyedge build`",
-            path.display()
-        ),
-    ))
+    Err(ServeError::NotComponent {
+        path: path.to_path_buf(),
+        what,
+    }
+    .into())
 }
 
 /// Map a `.cwasm` that `pyedge build --precompile` wrote; when Wasmtime refuses it, say
@@ -124,7 +114,11 @@ fn load_precompiled(engine: &Engine, path: &Path) -> Result<Component> {
             path.display()
         ),
     };
-    Err(failure(Exit::Usage, message))
+    Err(ServeError::Precompiled {
+        path: path.to_path_buf(),
+        detail: message,
+    }
+    .into())
 }
 
 /// Link the component against `wasi:http/proxy` only (what edge hosts give it) and
@@ -145,36 +139,31 @@ fn proxy_pre(engine: &Engine, component: &Component, path: &Path) -> Result<Prox
         } else {
             ""
         };
-        return Err(failure(
-            Exit::Usage,
-            format!(
-                "{} does not export wasi:http/incoming-handler, so it cannot serve HTTP{hint}",
-                path.display()
-            ),
-        ));
+        return Err(ServeError::NotHttp {
+            path: path.to_path_buf(),
+            hint,
+        }
+        .into());
     }
     let mut linker = Linker::new(engine);
     wasmtime_wasi_http::p2::add_to_linker_async(&mut linker)
         .map_err(anyhow::Error::from)
         .context("setting up wasi:http")?;
     add_runtime_config(&mut linker).context("setting up the run-time configuration")?;
-    let pre = linker.instantiate_pre(component).map_err(|err| {
-        failure(
-            Exit::Usage,
-            format!(
-                "{} needs imports outside the wasi:http/proxy world: {err:#}",
-                path.display()
-            ),
-        )
-    })?;
+    let pre = linker
+        .instantiate_pre(component)
+        .map_err(|err| ServeError::World {
+            path: path.to_path_buf(),
+            what: "needs imports outside the wasi:http/proxy world",
+            detail: format!("{err:#}"),
+        })?;
     ProxyPre::new(pre).map_err(|err| {
-        failure(
-            Exit::Usage,
-            format!(
-                "{} is not a wasi:http/proxy component: {err:#}",
-                path.display()
-            ),
-        )
+        ServeError::World {
+            path: path.to_path_buf(),
+            what: "is not a wasi:http/proxy component",
+            detail: format!("{err:#}"),
+        }
+        .into()
     })
 }
 
@@ -243,15 +232,12 @@ pub(super) async fn trial_instantiate(pre: &ProxyPre<Host>, opts: &ServeOptions)
     let mut store = new_store(pre.engine(), opts, Instant::now() + opts.timeout);
     let result = pre.instantiate_async(&mut store).await;
     if let Some(requested) = store.data().memory.denied {
-        return Err(failure(
-            Exit::Usage,
-            format!(
-                "{} needs {} of memory to start, more than --memory-limit {}",
-                opts.wasm.display(),
-                human_bytes(requested as u64),
-                human_bytes(opts.memory_limit)
-            ),
-        ));
+        return Err(ServeError::MemoryLimit {
+            path: opts.wasm.clone(),
+            requested: human_bytes(requested as u64),
+            limit: human_bytes(opts.memory_limit),
+        }
+        .into());
     }
     result.map(drop).map_err(|err| {
         anyhow::Error::from(err).context(format!("instantiating {}", opts.wasm.display()))
@@ -261,6 +247,7 @@ pub(super) async fn trial_instantiate(pre: &ProxyPre<Host>, opts: &ServeOptions)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Exit;
 
     #[test]
     fn unreadable_or_non_component_files_are_usage_errors() {

@@ -19,6 +19,7 @@
 
 mod args;
 mod body;
+mod error;
 mod guest;
 mod limits;
 mod load;
@@ -30,9 +31,9 @@ pub use args::{
     DEFAULT_MAX_CONCURRENCY, DEFAULT_MEMORY_LIMIT, DEFAULT_TIMEOUT,
 };
 
-use crate::error::{failure, Exit};
 use anyhow::{Context as _, Result};
 use body::{discard_body, request_body};
+pub use error::ServeError;
 use guest::{run_guest, Host};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -68,15 +69,12 @@ pub fn run_serve(args: &ServeArgs) -> Result<()> {
         .context("starting the async runtime")?;
     runtime.block_on(async {
         let server = Server::load(args.options()?).await?;
-        let listener = TcpListener::bind(args.addr).await.map_err(|err| {
-            failure(
-                Exit::Usage,
-                format!(
-                    "cannot listen on {}: {err} (choose another with --addr)",
-                    args.addr
-                ),
-            )
-        })?;
+        let listener = TcpListener::bind(args.addr)
+            .await
+            .map_err(|err| ServeError::Listen {
+                addr: args.addr,
+                detail: err.to_string(),
+            })?;
         server.serve(listener, shutdown_requested()).await
     })
 }
