@@ -499,6 +499,20 @@ class _RecordingEnviron(dict):
         return super().copy()
 
 
+# Standard-library modules that belong to development tools (servers, debuggers, REPLs,
+# profilers, terminals, process spawning) — the same kind the stdlib walk leaves out of
+# lazy imports (src/imports.rs). A module whose speculative import brings one in is a
+# development tool itself (werkzeug.serving, flask.cli, a test runner): it stays lazy
+# rather than make every instance's snapshot larger (Flask: 1.6 MB) for code the edge
+# never runs. Imported by the app at module level, they are in the snapshot as before.
+_DEV_TOOLS = frozenset((
+    "socketserver", "http.server", "wsgiref.simple_server", "xmlrpc.server", "pdb", "bdb",
+    "pydoc", "code", "codeop", "cmd", "tty", "pty", "curses", "readline", "rlcompleter",
+    "webbrowser", "multiprocessing", "subprocess", "unittest", "doctest", "cProfile",
+    "profile", "pstats", "timeit", "trace", "tracemalloc", "idlelib", "tkinter",
+))
+
+
 def _speculative_import(name):
     """Import `name` at build time if that has no effect the snapshot would get wrong;
     returns None, or why it stays lazy (the import is then undone)."""
@@ -522,7 +536,10 @@ def _speculative_import(name):
         os.environ._data = environ
     added = set(sys.modules) - before
     if reason is None:
-        if clock1 > clock0:
+        tools = sorted(added & _DEV_TOOLS)
+        if tools:
+            reason = f"imports {', '.join(tools)} (a development tool: the edge never runs it)"
+        elif clock1 > clock0:
             reason = "reads the clock at import (the snapshot's clock is the build's)"
         elif random1 > random0 and "random" not in added:
             reason = "reads random bytes at import (the snapshot's would be the build's)"
