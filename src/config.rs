@@ -393,20 +393,58 @@ pub fn parse_project_toml(text: &str, shown: &str) -> Result<toml::Table, Projec
     })
 }
 
-/// Read `pyproject.toml`'s `[tool.pyedge]` table, if there is one.
-pub fn read_tool_config(app_dir: &Path) -> Result<ToolConfig, ProjectError> {
+/// The app's `pyproject.toml`, read and parsed once per build: the configuration
+/// (`[tool.pyedge]`, [`resolve_app_config`]) and the dependency stage
+/// (`[project] dependencies`, `crate::deps::requirements`) both take it from here.
+#[derive(Debug, Clone)]
+pub struct ProjectFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Its text (the dependency stage finds each requirement's line in it).
+    pub text: String,
+    /// Its parsed table.
+    pub doc: toml::Table,
+}
+
+impl ProjectFile {
+    /// `[project] name`.
+    pub fn name(&self) -> Option<&str> {
+        self.doc.get("project")?.get("name")?.as_str()
+    }
+
+    /// `[project] version`.
+    pub fn version(&self) -> Option<&str> {
+        self.doc.get("project")?.get("version")?.as_str()
+    }
+}
+
+/// Read and parse `APP_DIR/pyproject.toml`; `None` when there is none.
+pub fn read_project(app_dir: &Path) -> Result<Option<ProjectFile>, ProjectError> {
     let path = app_dir.join("pyproject.toml");
     let text = match read_project_file(&path, MAX_PROJECT_FILE_BYTES) {
         Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(ToolConfig::default()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(ProjectError::Read { path, source }),
     };
-    parse_tool_config(&text, &path.display().to_string())
+    let doc = parse_project_toml(&text, &path.display().to_string())?;
+    Ok(Some(ProjectFile { path, text, doc }))
+}
+
+/// Read `pyproject.toml`'s `[tool.pyedge]` table, if there is one.
+pub fn read_tool_config(app_dir: &Path) -> Result<ToolConfig, ProjectError> {
+    match read_project(app_dir)? {
+        Some(project) => tool_config(&project.doc, &project.path.display().to_string()),
+        None => Ok(ToolConfig::default()),
+    }
 }
 
 /// The `[tool.pyedge]` table of `pyproject.toml` text (`shown` names it in messages).
 pub fn parse_tool_config(text: &str, shown: &str) -> Result<ToolConfig, ProjectError> {
-    let doc = parse_project_toml(text, shown)?;
+    tool_config(&parse_project_toml(text, shown)?, shown)
+}
+
+/// The `[tool.pyedge]` table of a parsed `pyproject.toml`.
+fn tool_config(doc: &toml::Table, shown: &str) -> Result<ToolConfig, ProjectError> {
     let Some(tool) = doc.get("tool").and_then(|t| t.get("pyedge")) else {
         return Ok(ToolConfig::default());
     };
@@ -421,6 +459,7 @@ pub fn parse_tool_config(text: &str, shown: &str) -> Result<ToolConfig, ProjectE
 /// Merge command-line values over the pyproject configuration and check the entry exists.
 pub fn resolve_app_config(
     app_dir: &Path,
+    project: Option<&ProjectFile>,
     entry: Option<&str>,
     interface: Option<Interface>,
     budget: Option<&str>,
@@ -428,7 +467,10 @@ pub fn resolve_app_config(
     if !app_dir.is_dir() {
         return Err(ProjectError::AppDirMissing(app_dir.to_path_buf()));
     }
-    let tool = read_tool_config(app_dir)?;
+    let tool = match project {
+        Some(project) => tool_config(&project.doc, &project.path.display().to_string())?,
+        None => ToolConfig::default(),
+    };
     let entry = entry.or(tool.entry.as_deref()).unwrap_or("app");
     let (module, entry_attr) = split_entry(entry)?;
     let (entry_module, entry_path) = entry_file(app_dir, module)?;

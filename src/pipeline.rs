@@ -136,8 +136,12 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         .precompile
         .then(|| precompiled_path(&opts.output))
         .transpose()?;
+    // pyproject.toml is read and parsed once: the configuration and the dependency stage
+    // both take it from here.
+    let project = crate::config::read_project(&opts.app_dir)?.map(std::sync::Arc::new);
     let mut app = resolve_app_config(
         &opts.app_dir,
+        project.as_deref(),
         opts.entry.as_deref(),
         opts.interface,
         opts.budget.as_deref(),
@@ -186,8 +190,12 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         .into());
     }
     let app_files = reporter.stage("select files", || select_app_files(&app))?;
-    let (deps, substituted, notes) =
-        reporter.stage("dependencies", || install_dependencies(&opts.deps))?;
+    let (deps, substituted, notes) = reporter.stage("dependencies", || {
+        install_dependencies(&DepsOptions {
+            project: project.clone(),
+            ..opts.deps.clone()
+        })
+    })?;
     if let Some((package, why)) = NEEDS_SOCKETS
         .iter()
         .find(|(name, _)| deps.iter().any(|dep| dep.name == *name))
@@ -315,7 +323,7 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         None => None,
     };
     let spin_manifest = spin_to.map(|path| {
-        let (name, version) = project_name_version(&app);
+        let (name, version) = project_name_version(&app, project.as_deref());
         let source = opts
             .output
             .file_name()
@@ -426,41 +434,54 @@ fn install_dependencies(
     ))
 }
 
-/// The modules an import statement of the app or its dependencies names, inside
-/// functions too (the same scan as the stdlib walk), that the bundle holds: boot.py
-/// imports each at build time when that is safe to snapshot (`preimport = "reachable"`).
+/// The modules to import into the snapshot at build time (`preimport = "reachable"`):
+/// every module an import statement of the app names, inside functions too (the same
+/// scan as the stdlib walk), and the standard-library modules its dependencies' import
+/// statements name — each when the bundle holds it. A dependency's imports of its own
+/// modules inside functions are plugins loaded on demand (SQLAlchemy's dialects: 12.5 MB
+/// of snapshot if all were imported; Werkzeug's debugger), so they stay lazy.
 fn preimport_names(
     app_files: &[(String, Vec<u8>)],
     deps: &[DependencyFiles],
     sdk: &[(&str, &str)],
     stdlib: &[String],
 ) -> Vec<String> {
-    let dep_files = deps.iter().flat_map(|dep| dep.files.iter());
+    let dep_files = || deps.iter().flat_map(|dep| dep.files.iter());
     let bundled: std::collections::BTreeSet<&str> = app_files
         .iter()
-        .chain(dep_files.clone())
+        .chain(dep_files())
         .map(|(rel, _)| rel.as_str())
         .chain(sdk.iter().map(|(rel, _)| *rel))
-        .chain(stdlib.iter().map(String::as_str))
         .collect();
-    let mut named = std::collections::BTreeSet::new();
-    for (rel, data) in app_files.iter().chain(dep_files) {
-        if rel.ends_with(".py") {
-            let source = String::from_utf8_lossy(data);
-            named.extend(crate::imports::scan_imports(
-                &source,
-                &crate::stdlib::package_of(rel),
-            ));
+    let in_stdlib: std::collections::BTreeSet<&str> = stdlib.iter().map(String::as_str).collect();
+    let holds = |set: &std::collections::BTreeSet<&str>, name: &str| {
+        let path = name.replace('.', "/");
+        set.contains(format!("{path}.py").as_str())
+            || set.contains(format!("{path}/__init__.py").as_str())
+    };
+    let named = |files: &mut dyn Iterator<Item = &(String, Vec<u8>)>| {
+        let mut names = std::collections::BTreeSet::new();
+        for (rel, data) in files {
+            if rel.ends_with(".py") {
+                let source = String::from_utf8_lossy(data);
+                names.extend(crate::imports::scan_imports(
+                    &source,
+                    &crate::stdlib::package_of(rel),
+                ));
+            }
         }
-    }
-    named
+        names
+    };
+    let mut chosen: std::collections::BTreeSet<String> = named(&mut app_files.iter())
         .into_iter()
-        .filter(|name| {
-            let path = name.replace('.', "/");
-            bundled.contains(format!("{path}.py").as_str())
-                || bundled.contains(format!("{path}/__init__.py").as_str())
-        })
-        .collect()
+        .filter(|name| holds(&bundled, name) || holds(&in_stdlib, name))
+        .collect();
+    chosen.extend(
+        named(&mut dep_files())
+            .into_iter()
+            .filter(|name| holds(&in_stdlib, name)),
+    );
+    chosen.into_iter().collect()
 }
 
 fn read_entry(app: &AppConfig) -> Result<String> {
@@ -601,28 +622,22 @@ fn spin_manifest_path(output: &Path) -> PathBuf {
 
 /// `[project] name` and `version` from pyproject.toml, else the app directory's name and
 /// 0.1.0 (for the Spin manifest's `[application]`).
-fn project_name_version(app: &AppConfig) -> (String, String) {
-    let path = app.app_dir.join("pyproject.toml");
-    let project = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|text| crate::config::parse_project_toml(&text, "pyproject.toml").ok())
-        .and_then(|doc| doc.get("project").and_then(|p| p.as_table()).cloned())
-        .unwrap_or_default();
-    let dir_name = std::path::absolute(&app.app_dir)
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "app".into());
+fn project_name_version(
+    app: &AppConfig,
+    project: Option<&crate::config::ProjectFile>,
+) -> (String, String) {
+    let dir_name = || {
+        std::path::absolute(&app.app_dir)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "app".into())
+    };
     let name = project
-        .get("name")
-        .and_then(|v| v.as_str())
+        .and_then(|p| p.name())
         .map(str::to_string)
-        .unwrap_or(dir_name);
-    let version = project
-        .get("version")
-        .and_then(|v| v.as_str())
-        .unwrap_or("0.1.0")
-        .to_string();
-    (name, version)
+        .unwrap_or_else(dir_name);
+    let version = project.and_then(|p| p.version()).unwrap_or("0.1.0");
+    (name, version.to_string())
 }
 
 /// Where `--precompile` writes: the output with the extension `.cwasm`.

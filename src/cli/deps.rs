@@ -35,6 +35,7 @@ impl DepsSourceArgs {
             extras: self.extra.clone(),
             locked,
             cache_dir: None,
+            project: None,
         }
     }
 }

@@ -56,6 +56,8 @@ pub struct DepsOptions {
     pub locked: bool,
     /// Cache root; `None` means `$PYEDGE_CACHE_DIR`, `$XDG_CACHE_HOME/pyedge` or `~/.cache/pyedge`.
     pub cache_dir: Option<PathBuf>,
+    /// The app's `pyproject.toml` as the build already read it (`None`: read it here).
+    pub project: Option<std::sync::Arc<crate::config::ProjectFile>>,
 }
 
 impl DepsOptions {
@@ -236,7 +238,9 @@ pub fn wheel_install_files(wheel_path: &Path) -> Result<Vec<(String, Vec<u8>)>> 
 /// Resolve and classify the app's dependencies (from `pyedge.lock` when `opts.locked`);
 /// `None` when it declares none. Rejections are in the report, not an error.
 pub fn check_deps(opts: &DepsOptions) -> Result<Option<DepsReport>> {
-    let Some(declared) = requirements::read_declared(&opts.app_dir, &opts.extras)? else {
+    let Some(declared) =
+        requirements::read_declared(&opts.app_dir, &opts.extras, opts.project.as_deref())?
+    else {
         return Ok(None);
     };
     let sources = build_sources(opts, &declared);
@@ -268,7 +272,9 @@ pub fn lock_deps(opts: &DepsOptions) -> Result<Option<DepsReport>> {
     if report.rejected().next().is_some() {
         return Ok(Some(report));
     }
-    let Some(declared) = requirements::read_declared(&opts.app_dir, &opts.extras)? else {
+    let Some(declared) =
+        requirements::read_declared(&opts.app_dir, &opts.extras, opts.project.as_deref())?
+    else {
         return Ok(None);
     };
     let lock = LockFile {

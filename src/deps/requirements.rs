@@ -14,7 +14,7 @@
 
 use super::markers::target_environment;
 use super::DepsError;
-use crate::config::{parse_project_toml, read_project_file, MAX_PROJECT_FILE_BYTES};
+use crate::config::{parse_project_toml, read_project_file, ProjectFile, MAX_PROJECT_FILE_BYTES};
 use anyhow::Result;
 use pep508_rs::VersionOrUrl;
 use std::path::{Path, PathBuf};
@@ -98,24 +98,30 @@ impl Declared {
     }
 }
 
-/// Read the app's declared dependencies; `None` when it declares none.
-pub fn read_declared(app_dir: &Path, extras: &[String]) -> Result<Option<Declared>> {
+/// Read the app's declared dependencies; `None` when it declares none. `read` is the
+/// app's `pyproject.toml` when the caller has already read it (a build reads it once);
+/// `None` reads it here.
+pub fn read_declared(
+    app_dir: &Path,
+    extras: &[String],
+    read: Option<&ProjectFile>,
+) -> Result<Option<Declared>> {
     let pyproject = app_dir.join("pyproject.toml");
-    let project = match read_project_file(&pyproject, MAX_PROJECT_FILE_BYTES) {
-        Ok(text) => Some(parse_pyproject(
-            &text,
-            &display_path(&pyproject, app_dir),
-            extras,
-        )?),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-        Err(err) => {
-            return Err(DepsError::ReadRequirements {
-                at: String::new(),
-                path: pyproject,
-                detail: err.to_string(),
+    let shown = display_path(&pyproject, app_dir);
+    let project = match read {
+        Some(file) => Some(declared_in(&file.doc, &file.text, &shown, extras)?),
+        None => match read_project_file(&pyproject, MAX_PROJECT_FILE_BYTES) {
+            Ok(text) => Some(parse_pyproject(&text, &shown, extras)?),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+            Err(err) => {
+                return Err(DepsError::ReadRequirements {
+                    at: String::new(),
+                    path: pyproject,
+                    detail: err.to_string(),
+                }
+                .into())
             }
-            .into())
-        }
+        },
     };
     let app_name = project
         .as_ref()
@@ -180,7 +186,11 @@ pub struct Project {
 /// Parse `pyproject.toml` text (`shown` is its name in messages): the project's name and
 /// its dependencies plus the `extras` groups of `[project.optional-dependencies]`.
 pub fn parse_pyproject(text: &str, shown: &str, extras: &[String]) -> Result<Project> {
-    let doc = parse_project_toml(text, shown)?;
+    declared_in(&parse_project_toml(text, shown)?, text, shown, extras)
+}
+
+/// [`parse_pyproject`] of an already parsed file (`text` is its text, for line numbers).
+fn declared_in(doc: &toml::Table, text: &str, shown: &str, extras: &[String]) -> Result<Project> {
     let project = doc.get("project").and_then(|p| p.as_table());
     let name = project
         .and_then(|p| p.get("name"))
@@ -786,28 +796,37 @@ mod tests {
              [project.optional-dependencies]\nFast = [\"orjson\"]\n",
         );
         write(dir.path(), "requirements.txt", "ignored\n");
-        let declared = read_declared(dir.path(), &[]).expect("read").expect("some");
+        let declared = read_declared(dir.path(), &[], None)
+            .expect("read")
+            .expect("some");
         assert_eq!(declared.app_name, "gate");
         assert_eq!(declared.requirements.len(), 1);
         assert_eq!(declared.requirements[0].origin, "pyproject.toml:4");
 
-        let declared = read_declared(dir.path(), &["fast".to_string()])
+        let declared = read_declared(dir.path(), &["fast".to_string()], None)
             .expect("read")
             .expect("some");
         assert_eq!(declared.fingerprint(), ["orjson", "pyjwt>=2"]);
 
-        let err = read_declared(dir.path(), &["nope".to_string()]).expect_err("unknown extra");
+        let err =
+            read_declared(dir.path(), &["nope".to_string()], None).expect_err("unknown extra");
         assert!(err.to_string().contains("known: Fast"), "{err}");
     }
 
     #[test]
     fn no_dependencies_is_none() {
         let dir = tempfile::tempdir().expect("tempdir");
-        assert!(read_declared(dir.path(), &[]).expect("read").is_none());
+        assert!(read_declared(dir.path(), &[], None)
+            .expect("read")
+            .is_none());
         write(dir.path(), "pyproject.toml", "[project]\nname = \"x\"\n");
-        assert!(read_declared(dir.path(), &[]).expect("read").is_none());
+        assert!(read_declared(dir.path(), &[], None)
+            .expect("read")
+            .is_none());
         write(dir.path(), "requirements.txt", "# nothing\n");
-        assert!(read_declared(dir.path(), &[]).expect("read").is_none());
+        assert!(read_declared(dir.path(), &[], None)
+            .expect("read")
+            .is_none());
     }
 
     #[test]
@@ -848,7 +867,7 @@ mod tests {
     fn huge_files_are_refused_naming_file_and_limit() {
         let dir = tempfile::tempdir().expect("tempdir");
         sparse(dir.path(), "requirements.txt", 100 * 1024 * 1024);
-        let err = message(read_declared(dir.path(), &[]));
+        let err = message(read_declared(dir.path(), &[], None));
         assert!(
             err.contains(
                 "cannot read requirements.txt: 104857600 bytes is over the limit of 4194304 bytes"
@@ -856,7 +875,7 @@ mod tests {
             "{err}"
         );
         sparse(dir.path(), "pyproject.toml", 100 * 1024 * 1024);
-        let err = message(read_declared(dir.path(), &[]));
+        let err = message(read_declared(dir.path(), &[], None));
         assert!(
             err.contains("pyproject.toml: 104857600 bytes is over the limit of 4194304"),
             "{err}"
@@ -957,7 +976,7 @@ mod tests {
             "attrs\n-r sub/../sub/more.txt\n",
         );
         write(dir.path(), "sub/more.txt", "-r ./../requirements.txt\n");
-        let err = message(read_declared(dir.path(), &[]));
+        let err = message(read_declared(dir.path(), &[], None));
         assert!(
             err.contains("requirements.txt includes itself (-r cycle)"),
             "{err}"

@@ -503,8 +503,7 @@ class _RecordingEnviron(dict):
 # profilers, terminals, process spawning) — the same kind the stdlib walk leaves out of
 # lazy imports (src/imports.rs). A module whose speculative import brings one in is a
 # development tool itself (werkzeug.serving, flask.cli, a test runner): it stays lazy
-# rather than make every instance's snapshot larger (Flask: 1.6 MB) for code the edge
-# never runs. Imported by the app at module level, they are in the snapshot as before.
+# rather than make every instance's snapshot larger for code the edge never runs. Imported by the app at module level, they are in the snapshot as before.
 _DEV_TOOLS = frozenset((
     "socketserver", "http.server", "wsgiref.simple_server", "xmlrpc.server", "pdb", "bdb",
     "pydoc", "code", "codeop", "cmd", "tty", "pty", "curses", "readline", "rlcompleter",
@@ -562,11 +561,12 @@ def _speculative_import(name):
 
 
 def _preimport():
-    """Build time: import every module an import statement of the app or its dependencies
-    names (inside functions too; src/pipeline.rs lists those in the bundle), each on its
-    own, so that an import inside a handler finds it in the snapshot instead of compiling
-    it on every request. One whose import fails, or reads the clock, random bytes or the
-    environment, or prints, stays lazy; the build lists it with the reason (`-v`)."""
+    """Build time: import every module src/pipeline.rs chose (what the app's import
+    statements name, inside functions too, and the stdlib modules its dependencies name),
+    each on its own, so that an import inside a handler finds it in the snapshot instead
+    of compiling it on every request. One whose import fails, reads the clock, random
+    bytes or the environment, prints, or brings in a development tool stays lazy; the
+    build lists it with the reason (`-v`)."""
     names = [n for n in CONFIG.get("preimport", "").split(",") if n]
     if not names:
         return
