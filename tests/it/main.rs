@@ -15,6 +15,7 @@ mod deps_install;
 mod deps_resolve;
 mod files;
 mod fuzz_seeds;
+mod gc_traps;
 mod http_serve;
 mod init;
 mod json_logs;
