@@ -430,14 +430,6 @@ pub fn read_project(app_dir: &Path) -> Result<Option<ProjectFile>, ProjectError>
     Ok(Some(ProjectFile { path, text, doc }))
 }
 
-/// Read `pyproject.toml`'s `[tool.pyedge]` table, if there is one.
-pub fn read_tool_config(app_dir: &Path) -> Result<ToolConfig, ProjectError> {
-    match read_project(app_dir)? {
-        Some(project) => tool_config(&project.doc, &project.path.display().to_string()),
-        None => Ok(ToolConfig::default()),
-    }
-}
-
 /// The `[tool.pyedge]` table of `pyproject.toml` text (`shown` names it in messages).
 pub fn parse_tool_config(text: &str, shown: &str) -> Result<ToolConfig, ProjectError> {
     tool_config(&parse_project_toml(text, shown)?, shown)

@@ -11,11 +11,12 @@ use crate::output::write_atomically;
 use crate::progress::{Reporter, StageObserver, StageTime};
 use crate::prune::prune_module;
 use crate::report::{size_report, SizeReport};
-use crate::stdlib::{plan_stdlib, ImportRoots};
+use crate::stdlib::{plan_stdlib, ImportRoots, StdlibPlan};
 use crate::{runtime, snapshot};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Options of one build, as given on the command line.
@@ -106,9 +107,10 @@ pub struct BuildOutcome {
     pub runtime_config: Vec<String>,
     /// `[tool.pyedge.secrets]` names: only the host provides them.
     pub secrets: Vec<String>,
-    /// How many modules the app's and its dependencies' import statements name that the
-    /// bundle holds: each is in the snapshot unless listed in `lazy_imports`
-    /// (`preimport = "reachable"`; 0 with `"top-level"`).
+    /// How many modules the build chose to import into the snapshot (what the app's
+    /// import statements name, and the stdlib modules its dependencies' name): each is
+    /// there unless listed in `lazy_imports` (`preimport = "reachable"`; 0 with
+    /// `"top-level"`).
     pub preimport_candidates: usize,
     /// Those left lazy, with why: (module, reason).
     pub lazy_imports: Vec<(String, String)>,
@@ -207,10 +209,11 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         .into());
     }
     let prune_table = world.prune_table()?;
-    let (sdk, stdlib) = reporter.stage("plan stdlib", || {
+    let (sdk, stdlib, named) = reporter.stage("plan stdlib", || {
         let mut roots = ImportRoots::new();
+        let mut named = ImportsNamed::default();
         for (rel, data) in &app_files.files {
-            roots.scan(rel, data);
+            roots.scan_into(rel, data, &mut named.by_app);
         }
         // pyedge's `cryptography` goes in where the app's own code imports it or the
         // resolver substituted it (a dependency with no files), as pip would install it:
@@ -220,7 +223,7 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         let wants_cryptography = roots.imports_package("cryptography") || required;
         for dep in &deps {
             for (rel, data) in &dep.files {
-                roots.scan(rel, data);
+                roots.scan_into(rel, data, &mut named.by_deps);
             }
         }
         // pyedge's event loop and ASGI server go in where asyncio can run: an ASGI
@@ -251,10 +254,10 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         if has_file("httpx/_transports/default.py") {
             sdk.push(runtime::HTTPX_HOST_FILE);
         }
-        anyhow::Ok((sdk, plan))
+        anyhow::Ok((sdk, plan, named))
     })?;
     if app.preimport == crate::config::Preimport::Reachable {
-        app.preimport_names = preimport_names(&app_files.files, &deps, &sdk, &stdlib.entries);
+        app.preimport_names = preimport_names(&named, &app_files.files, &deps, &sdk, &stdlib);
     }
     let bundle = reporter.stage("bundle", || {
         collect_bundle(&app, &app_files, &deps, &sdk, &stdlib, world.name())
@@ -434,54 +437,50 @@ fn install_dependencies(
     ))
 }
 
+/// The modules the import statements of the app and of its dependencies name, inside
+/// functions too: collected by the stdlib walk's one scan of their files.
+#[derive(Default)]
+struct ImportsNamed {
+    by_app: BTreeSet<String>,
+    by_deps: BTreeSet<String>,
+}
+
 /// The modules to import into the snapshot at build time (`preimport = "reachable"`):
-/// every module an import statement of the app names, inside functions too (the same
-/// scan as the stdlib walk), and the standard-library modules its dependencies' import
-/// statements name — each when the bundle holds it. A dependency's imports of its own
-/// modules inside functions are plugins loaded on demand (SQLAlchemy's dialects: 12.5 MB
-/// of snapshot if all were imported; Werkzeug's debugger), so they stay lazy.
+/// every module an import statement of the app names, and the standard-library modules
+/// its dependencies' import statements name — each when the bundle holds it. A
+/// dependency's imports of its own modules inside functions are plugins loaded on demand
+/// (SQLAlchemy's dialects: 12.5 MB of snapshot if all were imported; Werkzeug's
+/// debugger), so they stay lazy.
 fn preimport_names(
+    named: &ImportsNamed,
     app_files: &[(String, Vec<u8>)],
     deps: &[DependencyFiles],
     sdk: &[(&str, &str)],
-    stdlib: &[String],
+    stdlib: &StdlibPlan,
 ) -> Vec<String> {
-    let dep_files = || deps.iter().flat_map(|dep| dep.files.iter());
-    let bundled: std::collections::BTreeSet<&str> = app_files
+    let bundled: BTreeSet<&str> = app_files
         .iter()
-        .chain(dep_files())
+        .chain(deps.iter().flat_map(|dep| dep.files.iter()))
         .map(|(rel, _)| rel.as_str())
         .chain(sdk.iter().map(|(rel, _)| *rel))
         .collect();
-    let in_stdlib: std::collections::BTreeSet<&str> = stdlib.iter().map(String::as_str).collect();
-    let holds = |set: &std::collections::BTreeSet<&str>, name: &str| {
+    let in_stdlib: BTreeSet<&str> = stdlib.entries.iter().map(String::as_str).collect();
+    let holds = |set: &BTreeSet<&str>, name: &str| {
         let path = name.replace('.', "/");
         set.contains(format!("{path}.py").as_str())
             || set.contains(format!("{path}/__init__.py").as_str())
     };
-    let named = |files: &mut dyn Iterator<Item = &(String, Vec<u8>)>| {
-        let mut names = std::collections::BTreeSet::new();
-        for (rel, data) in files {
-            if rel.ends_with(".py") {
-                let source = String::from_utf8_lossy(data);
-                names.extend(crate::imports::scan_imports(
-                    &source,
-                    &crate::stdlib::package_of(rel),
-                ));
-            }
-        }
-        names
-    };
-    let mut chosen: std::collections::BTreeSet<String> = named(&mut app_files.iter())
+    let by_app = named
+        .by_app
+        .iter()
+        .filter(|name| holds(&bundled, name) || holds(&in_stdlib, name));
+    let by_deps = named.by_deps.iter().filter(|name| holds(&in_stdlib, name));
+    by_app
+        .chain(by_deps)
+        .cloned()
+        .collect::<BTreeSet<_>>()
         .into_iter()
-        .filter(|name| holds(&bundled, name) || holds(&in_stdlib, name))
-        .collect();
-    chosen.extend(
-        named(&mut dep_files())
-            .into_iter()
-            .filter(|name| holds(&in_stdlib, name)),
-    );
-    chosen.into_iter().collect()
+        .collect()
 }
 
 fn read_entry(app: &AppConfig) -> Result<String> {

@@ -133,8 +133,9 @@ pub fn manifest(app: &AppConfig, name: &str, version: &str, source: &str) -> Str
         quoted(name),
         quoted(version)
     ));
-    let as_variables = app.runtime_config == RuntimeConfig::WasiConfig;
-    if as_variables && !(app.secrets.is_empty() && app.settings.is_empty()) {
+    let variables = app.runtime_config == RuntimeConfig::WasiConfig
+        && !(app.secrets.is_empty() && app.settings.is_empty());
+    if variables {
         out.push_str("\n[variables]\n");
         for (secret, spec) in &app.secrets {
             if spec.required {
@@ -189,7 +190,7 @@ pub fn manifest(app: &AppConfig, name: &str, version: &str, source: &str) -> Str
             ));
         }
     }
-    if as_variables && !(app.secrets.is_empty() && app.settings.is_empty()) {
+    if variables {
         out.push_str(&format!("\n[component.{id}.variables]\n"));
         for name in app.secrets.keys().chain(app.settings.keys()) {
             out.push_str(&format!("{name} = \"{{{{ {name} }}}}\"\n"));

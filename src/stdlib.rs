@@ -53,13 +53,21 @@ impl ImportRoots {
             .any(|m| m == package || m.strip_prefix(package).is_some_and(|r| r.starts_with('.')))
     }
 
-    /// Add what the file at `rel` (relative to its search root) imports, if it is Python.
-    pub fn scan(&mut self, rel: &str, data: &[u8]) {
+    /// Add what the file at `rel` (relative to its search root) imports, if it is Python;
+    /// the modules it names go into `named` too (the build's preimport list uses them).
+    pub fn scan_into(&mut self, rel: &str, data: &[u8], named: &mut BTreeSet<String>) {
         if rel.ends_with(".py") {
             let source = String::from_utf8_lossy(data);
-            self.modules.extend(scan_imports(&source, &package_of(rel)));
+            let modules = scan_imports(&source, &package_of(rel));
+            named.extend(modules.iter().cloned());
+            self.modules.extend(modules);
             self.codecs.extend(scan_codec_names(&source));
         }
+    }
+
+    /// Add what the file at `rel` (relative to its search root) imports, if it is Python.
+    pub fn scan(&mut self, rel: &str, data: &[u8]) {
+        self.scan_into(rel, data, &mut BTreeSet::new());
     }
 }
 

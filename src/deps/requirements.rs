@@ -880,7 +880,7 @@ mod tests {
             err.contains("pyproject.toml: 104857600 bytes is over the limit of 4194304"),
             "{err}"
         );
-        let err = message(crate::config::read_tool_config(dir.path()).map_err(anyhow::Error::from));
+        let err = message(crate::config::read_project(dir.path()).map_err(anyhow::Error::from));
         assert!(
             err.contains("pyproject.toml: 104857600 bytes is over the limit"),
             "{err}"
