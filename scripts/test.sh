@@ -32,6 +32,9 @@ PYEDGE_WASMTIME_CLI="$(ensure_wasmtime_cli)"
 export PYEDGE_WASMTIME_CLI
 "$PYEDGE_WASMTIME_CLI" --version
 
+echo "==> Debian packages for the tests: ${TEST_APT_PACKAGES[*]}"
+ensure_test_apt_packages
+
 echo "==> Python unit tests of src/python (pytest on the host CPython)"
 # The same CPython runs the tests `pyedge init` generates (tests/it/init.rs).
 PYEDGE_TEST_PYTHON="$(ensure_pytest)"

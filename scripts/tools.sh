@@ -82,3 +82,25 @@ ensure_cargo_fuzz() { ensure_cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION"; }
 # cargo-deny: licenses, bans and sources of the dependency graph (deny.toml).
 CARGO_DENY_VERSION=0.20.2
 ensure_cargo_deny() { ensure_cargo_tool cargo-deny "$CARGO_DENY_VERSION"; }
+
+# Debian packages the tests use as real peers: docker-registry (tests/it/oci.rs pushes
+# to it), skopeo (reads the pushed artifact back), chromium (opens the HTML size report
+# headless). Installed with apt-get when missing; the package lists are refreshed only
+# if the install fails with the current ones.
+TEST_APT_PACKAGES=(docker-registry skopeo chromium)
+ensure_test_apt_packages() {
+    local missing=() pkg sudo=()
+    for pkg in "${TEST_APT_PACKAGES[@]}"; do
+        [[ $(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) == installed ]] ||
+            missing+=("$pkg")
+    done
+    ((${#missing[@]} == 0)) && return 0
+    if ((EUID != 0)); then sudo=(sudo); fi
+    echo "==> installing with apt-get: ${missing[*]}" >&2
+    if ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q \
+            --no-install-recommends "${missing[@]}" >&2; then
+        "${sudo[@]}" apt-get update -q >&2
+        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q \
+            --no-install-recommends "${missing[@]}" >&2
+    fi
+}

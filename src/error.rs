@@ -3,7 +3,7 @@
 //! Each stage has its own error type (thiserror) carrying the file, line, package, URL
 //! or limit: [`crate::config::ProjectError`], [`crate::deps::DepsError`],
 //! `app_files::AppFilesError`, `pipeline::BuildError`, `snapshot::InitError`,
-//! `serve::ServeError`, `spin::SpinError`, `cli::inspect::InspectError`,
+//! `serve::ServeError`, `spin::SpinError`, `oci::OciError`, `cli::inspect::InspectError`,
 //! `cli::InitError`. The CLI prints the chain with `{:#}` and asks [`exit_code_of`] for
 //! the status; an error of no such type (an I/O error with its context) is a build error.
 
@@ -20,16 +20,19 @@ pub enum Exit {
     DependencyRejected = 4,
     /// Dependencies could not be resolved or fetched.
     Resolution = 5,
+    /// The registry could not be reached or refused the artifact (`pyedge push`).
+    Publish = 6,
 }
 
 impl Exit {
     /// Every failure code, in order.
-    pub const ALL: [Exit; 5] = [
+    pub const ALL: [Exit; 6] = [
         Exit::Build,
         Exit::Usage,
         Exit::OverBudget,
         Exit::DependencyRejected,
         Exit::Resolution,
+        Exit::Publish,
     ];
 
     /// What the code means, as the README's table says it.
@@ -50,6 +53,10 @@ impl Exit {
             Exit::Resolution => {
                 "dependencies cannot be resolved or fetched: index unreachable, no matching \
                  version, hash mismatch, stale `pyedge.lock`"
+            }
+            Exit::Publish => {
+                "the registry could not be reached, refused the credentials or the artifact \
+                 (`pyedge push`)"
             }
         }
     }
@@ -93,6 +100,9 @@ fn exit_of(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
         }
         if cause.is::<crate::serve::ServeError>() {
             return Some(Exit::Usage);
+        }
+        if let Some(oci) = cause.downcast_ref::<crate::oci::OciError>() {
+            return Some(oci.exit());
         }
         if cause.is::<crate::snapshot::InitError>() {
             return Some(Exit::Build);

@@ -27,6 +27,8 @@ pub mod error;
 pub mod imports;
 pub mod inspect;
 pub mod manifest;
+#[cfg(feature = "host")]
+pub mod oci;
 pub mod output;
 #[cfg(feature = "host")]
 pub mod pipeline;

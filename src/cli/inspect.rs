@@ -53,7 +53,7 @@ pub fn run(args: &InspectArgs, printer: &Printer) -> Result<()> {
 
 /// The file's bytes; like `pyedge serve`, a file that is not WebAssembly is a usage
 /// error (exit 2).
-fn read_wasm(path: &Path) -> Result<Vec<u8>, InspectError> {
+pub(crate) fn read_wasm(path: &Path) -> Result<Vec<u8>, InspectError> {
     let bytes = std::fs::read(path).map_err(|source| InspectError::Read {
         path: path.to_path_buf(),
         source,

@@ -6,6 +6,7 @@ mod build;
 mod deps;
 mod init;
 pub mod inspect;
+mod oci;
 pub mod printer;
 
 pub use deps::DepsSourceArgs;
@@ -65,6 +66,10 @@ enum Command {
     Init(init::InitArgs),
     /// Print a directory holding pyedge's Python SDK, for running an app's tests on the host.
     SdkPath(init::SdkPathArgs),
+    /// Write a component as a Wasm OCI artifact into an OCI image layout directory.
+    Package(oci::PackageArgs),
+    /// Push a component to an OCI registry as a Wasm OCI artifact (Spin, wkg, wasmCloud).
+    Push(oci::PushArgs),
 }
 
 /// Parse the command line, run the command and turn its outcome into an exit code.
@@ -97,6 +102,8 @@ pub fn main() -> ExitCode {
         Command::Serve(_) => (false, false),
         Command::Inspect(args) => (args.json, false),
         Command::Init(_) | Command::SdkPath(_) => (false, false),
+        Command::Package(args) => (args.json, false),
+        Command::Push(args) => (args.json, false),
     };
     let printer = Printer::new(verbosity, cli.global.color, json);
     let result = match cli.command {
@@ -107,6 +114,8 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(&args, &printer),
         Command::Init(args) => init::run(&args, &printer),
         Command::SdkPath(args) => init::run_sdk_path(&args, &printer),
+        Command::Package(args) => oci::run_package(&args, &printer),
+        Command::Push(args) => oci::run_push(&args, &printer),
     };
     let result = result.and_then(|()| printer.flush().map_err(anyhow::Error::from));
     match result {

@@ -21,6 +21,7 @@ mod init;
 mod json_logs;
 mod jwt_gateway;
 mod messages;
+mod oci;
 mod outbound_clients;
 mod output;
 mod reproducible;
