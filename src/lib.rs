@@ -46,6 +46,8 @@ pub mod secrets;
 #[cfg(feature = "host")]
 pub mod serve;
 #[cfg(feature = "host")]
+pub mod sizemap;
+#[cfg(feature = "host")]
 pub mod snapshot;
 #[cfg(feature = "host")]
 pub mod spin;

@@ -211,6 +211,11 @@ const DESCRIPTOR_HEAD: [u8; 8] = [0x50, 0x59, 0x45, 0x44, 1, 0, 0, 0];
 
 /// The bundle zip carried by a component or core module that `pyedge build` made.
 pub fn bundle_from_wasm(wasm: &[u8]) -> Result<Vec<u8>> {
+    bundle_in_wasm(wasm).map(|(_, bytes)| bytes)
+}
+
+/// The bundle zip and its address in the linear memory the data segments fill.
+pub fn bundle_in_wasm(wasm: &[u8]) -> Result<(u64, Vec<u8>)> {
     // Active data segments of each core module, as (address, bytes).
     let mut modules: Vec<Vec<(u64, &[u8])>> = vec![Vec::new()];
     for payload in Parser::new(0).parse_all(wasm) {
@@ -249,7 +254,7 @@ pub fn bundle_from_wasm(wasm: &[u8]) -> Result<Vec<u8>> {
                 if bytes.starts_with(b"PK\x03\x04")
                     && zip::ZipArchive::new(Cursor::new(&bytes[..])).is_ok()
                 {
-                    return Ok(bytes);
+                    return Ok((start, bytes));
                 }
             }
         }

@@ -49,6 +49,9 @@ pub struct BuildOptions {
     pub list_files: bool,
     /// Also write a Spin manifest beside the output (`spin.toml`).
     pub spin: bool,
+    /// Also write the size picture (HTML treemap) here; written even when the component
+    /// is over budget, which is when it is wanted most.
+    pub report_html: Option<PathBuf>,
 }
 
 /// How the interpreter's string-hash seed is chosen (it is fixed in the snapshot).
@@ -121,6 +124,9 @@ pub struct BuildOutcome {
     /// The Spin manifest (`--spin`), written beside the output.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spin_manifest: Option<PathBuf>,
+    /// The HTML size picture (`--report-html`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_html: Option<PathBuf>,
     /// Its size, by part, against the budget.
     pub size: SizeReport,
     /// Every file in the bundle, by root (with `-v`).
@@ -154,6 +160,7 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         Some(opts.output.clone()),
         precompiled_to.clone(),
         spin_to.clone(),
+        opts.report_html.clone(),
     ]
     .into_iter()
     .flatten()
@@ -314,8 +321,19 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
     let size = reporter.stage("report", || {
         size_report(&component, &core, &bundle, layout.bundle_addr, app.budget)
     })?;
+    if let Some(path) = &opts.report_html {
+        reporter.stage("size picture", || {
+            let title = opts
+                .output
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "app.wasm".into());
+            let map = crate::sizemap::size_map(&title, &component, app.budget)?;
+            write_atomically(path, crate::sizemap::to_html(&map).as_bytes())
+        })?;
+    }
     if size.over_budget {
-        return Err(over_budget(&app, &size));
+        return Err(over_budget(&app, &size, opts.report_html.clone()));
     }
     // Compiled before anything is written, so a failure leaves neither file.
     let precompiled = match precompiled_to {
@@ -376,6 +394,7 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         sha256: hex::encode(Sha256::digest(&component)),
         precompiled: precompiled.map(|(path, _)| path),
         spin_manifest: spin_manifest.map(|(path, _)| path),
+        report_html: opts.report_html.clone(),
         size,
         files: opts
             .list_files
@@ -501,10 +520,11 @@ fn hash_seed(bundle: &Bundle) -> u32 {
     u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]]) | 1
 }
 
-fn over_budget(app: &AppConfig, size: &SizeReport) -> anyhow::Error {
+fn over_budget(app: &AppConfig, size: &SizeReport, picture: Option<PathBuf>) -> anyhow::Error {
     BuildError::OverBudget {
         entry: app.entry_path.clone(),
         size: Box::new(size.clone()),
+        picture,
     }
     .into()
 }
@@ -512,17 +532,24 @@ fn over_budget(app: &AppConfig, size: &SizeReport) -> anyhow::Error {
 /// What stops a build after its configuration was read.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    /// The component is larger than the budget (exit 3); nothing was written.
+    /// The component is larger than the budget (exit 3); nothing was written but the size
+    /// picture, when asked for.
     #[error(
-        "{entry} is {} bytes ({} gzip), over the budget of {} bytes by {} bytes; nothing was \
-         written\n\n{}",
-        size.total, size.total_gzip, size.budget, size.total - size.budget, size.to_table()
+        "{entry} is {} bytes ({} gzip), over the budget of {} bytes by {} bytes; {}\n\n{}",
+        size.total, size.total_gzip, size.budget, size.total - size.budget,
+        match picture {
+            Some(path) => format!("only the size picture was written: {}", path.display()),
+            None => "nothing was written".to_string(),
+        },
+        size.to_table()
     )]
     OverBudget {
         /// The entry file.
         entry: String,
         /// The component's size report.
         size: Box<SizeReport>,
+        /// The HTML size picture written (`--report-html`).
+        picture: Option<PathBuf>,
     },
     /// `--precompile` for a script app (exit 2).
     #[error(

@@ -120,7 +120,7 @@ pub fn size_report(
     })
 }
 
-fn subtract(a: &Range<u64>, b: &Range<u64>) -> Vec<Range<u64>> {
+pub(crate) fn subtract(a: &Range<u64>, b: &Range<u64>) -> Vec<Range<u64>> {
     let mut out = Vec::new();
     if a.start < b.start {
         out.push(a.start..a.end.min(b.start));
@@ -132,7 +132,7 @@ fn subtract(a: &Range<u64>, b: &Range<u64>) -> Vec<Range<u64>> {
 }
 
 /// Active data segments of memory 0 as (address, bytes).
-fn data_segments(core: &[u8]) -> Result<Vec<(u64, &[u8])>> {
+pub(crate) fn data_segments(core: &[u8]) -> Result<Vec<(u64, &[u8])>> {
     let mut out = Vec::new();
     for payload in wasmparser::Parser::new(0).parse_all(core) {
         if let wasmparser::Payload::DataSection(reader) = payload? {

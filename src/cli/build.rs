@@ -60,6 +60,11 @@ pub struct BuildArgs {
     /// outbound hosts, variables from `[tool.pyedge.secrets]` and settings.
     #[arg(long)]
     spin: bool,
+    /// Also write a self-contained HTML page with a treemap of the component's bytes
+    /// (runtime code by C module, snapshot memory, the bundle by package and file) against
+    /// the budget; written even when the build is over budget.
+    #[arg(long, value_name = "FILE")]
+    report_html: Option<PathBuf>,
     #[command(flatten)]
     deps: DepsSourceArgs,
 }
@@ -80,6 +85,7 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<()> {
         precompile: args.precompile,
         list_files: printer.verbose(),
         spin: args.spin,
+        report_html: args.report_html,
     };
     let spinner = Spinner {
         printer,
@@ -151,6 +157,9 @@ fn summary(outcome: &BuildOutcome) -> String {
             "precompiled for `pyedge serve --allow-precompiled`: {}\n",
             path.display()
         ));
+    }
+    if let Some(path) = &outcome.report_html {
+        out.push_str(&format!("size picture: {}\n", path.display()));
     }
     if let Some(path) = &outcome.spin_manifest {
         out.push_str(&format!(

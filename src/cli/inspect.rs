@@ -19,6 +19,13 @@ pub struct InspectArgs {
     /// List every file in the bundle, by root (app, each package, pyedge, stdlib).
     #[arg(long)]
     pub files: bool,
+    /// Write a self-contained HTML page with a treemap of the component's bytes (runtime
+    /// code by C module, snapshot memory, the bundle by package and file).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// The budget line drawn on that page.
+    #[arg(long, value_name = "SIZE", default_value = "50MB")]
+    pub budget: String,
 }
 
 /// Run `pyedge inspect`.
@@ -28,6 +35,25 @@ pub fn run(args: &InspectArgs, printer: &Printer) -> Result<()> {
         path: args.wasm.clone(),
         detail: err.to_string(),
     })?;
+    if let Some(path) = &args.html {
+        let budget =
+            crate::config::parse_size(&args.budget).map_err(|detail| InspectError::Budget {
+                value: args.budget.clone(),
+                detail,
+            })?;
+        let title = args
+            .wasm
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let map = crate::sizemap::size_map(&title, &bytes, budget)?;
+        crate::output::write_atomically(path, crate::sizemap::to_html(&map).as_bytes())?;
+        printer.note(&format!(
+            "size picture: {} ({} rectangles)",
+            path.display(),
+            map.node_count()
+        ));
+    }
     let files = if args.files {
         let zip = bundle_from_wasm(&bytes).map_err(|err| InspectError::NoBundle {
             path: args.wasm.clone(),
@@ -98,6 +124,14 @@ pub enum InspectError {
         /// The file.
         path: PathBuf,
         /// wasmparser's message.
+        detail: String,
+    },
+    /// `--budget` that is not a size.
+    #[error("--budget {value:?}: {detail}")]
+    Budget {
+        /// What was given.
+        value: String,
+        /// Why it is not a size.
         detail: String,
     },
     /// `--files` on a module that carries no pyedge bundle.

@@ -29,6 +29,7 @@ mod runtime_config;
 mod sdist_build;
 mod serve_limits;
 mod serve_load;
+mod size_picture;
 mod spin_manifest;
 mod streaming;
 mod web_apps;

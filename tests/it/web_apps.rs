@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 const TEST_WHEELS_ENV: &str = "PYEDGE_TEST_WHEELS";
 const WASMTIME_CLI_ENV: &str = "PYEDGE_WASMTIME_CLI";
 
-fn required_env(name: &str) -> PathBuf {
+pub(crate) fn required_env(name: &str) -> PathBuf {
     std::env::var_os(name).map(PathBuf::from).unwrap_or_else(|| {
         panic!(
             "{name} is not set: run scripts/test.sh (or: source scripts/tools.sh && export \
@@ -27,7 +27,7 @@ fn required_env(name: &str) -> PathBuf {
     })
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("read fixture") {
         let path = entry.expect("entry").path();
