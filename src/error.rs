@@ -4,7 +4,7 @@
 //! or limit: [`crate::config::ProjectError`], [`crate::deps::DepsError`],
 //! `app_files::AppFilesError`, `pipeline::BuildError`, `snapshot::InitError`,
 //! `serve::ServeError`, `spin::SpinError`, `oci::OciError`, `cli::inspect::InspectError`,
-//! `cli::InitError`. The CLI prints the chain with `{:#}` and asks [`exit_code_of`] for
+//! `cli::InitError`, `cli::SymbolizeError`. The CLI prints the chain with `{:#}` and asks [`exit_code_of`] for
 //! the status; an error of no such type (an I/O error with its context) is a build error.
 
 /// The process exit codes pyedge promises (see the README's "Exit codes").
@@ -91,6 +91,7 @@ fn exit_of(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
         if cause.is::<crate::app_files::AppFilesError>()
             || cause.is::<crate::cli::inspect::InspectError>()
             || cause.is::<crate::cli::InitError>()
+            || cause.is::<crate::cli::SymbolizeError>()
             || cause.is::<crate::spin::SpinError>()
         {
             return Some(Exit::Usage);

@@ -53,3 +53,5 @@ pub mod snapshot;
 pub mod spin;
 #[cfg(feature = "host")]
 pub mod stdlib;
+#[cfg(feature = "host")]
+pub mod symbols;

@@ -127,6 +127,10 @@ pub struct BuildOutcome {
     /// The HTML size picture (`--report-html`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_html: Option<PathBuf>,
+    /// The function names of the runtime, beside the component (`app.symbols`), for
+    /// naming a trap's backtrace; none with `--keep-names` (the names are inside).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symbols: Option<PathBuf>,
     /// Its size, by part, against the budget.
     pub size: SizeReport,
     /// Every file in the bundle, by root (with `-v`).
@@ -161,6 +165,7 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         precompiled_to.clone(),
         spin_to.clone(),
         opts.report_html.clone(),
+        Some(crate::symbols::symbols_path(&opts.output)),
     ]
     .into_iter()
     .flatten()
@@ -308,16 +313,26 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         &[]
     };
     let core = reporter.stage("leave out", || prune_module(&core, &left_out, frozen_code))?;
-    let core = if opts.keep_names {
-        core
+    // Names go in a side file (`app.symbols`), not in the artifact: read them before
+    // they are stripped.
+    let (core, names) = if opts.keep_names {
+        (core, None)
     } else {
-        strip_custom_sections(&core)?
+        let names = crate::symbols::defined_names(&core)?;
+        (strip_custom_sections(&core)?, Some(names))
     };
     let host = crate::runtime_config::HostConfig {
         mode: app.runtime_config,
         store: app.config_store,
     };
     let component = reporter.stage("componentize", || componentize(&core, world, host))?;
+    let symbols = match &names {
+        Some(names) if !names.is_empty() => Some((
+            crate::symbols::symbols_path(&opts.output),
+            crate::symbols::Symbols::new(names, &component)?.to_text(),
+        )),
+        _ => None,
+    };
     let size = reporter.stage("report", || {
         size_report(&component, &core, &bundle, layout.bundle_addr, app.budget)
     })?;
@@ -358,6 +373,9 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         if let Some((path, code)) = &precompiled {
             write_atomically(path, code)?;
         }
+        if let Some((path, text)) = &symbols {
+            write_atomically(path, text.as_bytes())?;
+        }
         match &spin_manifest {
             Some((path, text)) => write_atomically(path, text.as_bytes()),
             None => Ok(()),
@@ -395,6 +413,7 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         precompiled: precompiled.map(|(path, _)| path),
         spin_manifest: spin_manifest.map(|(path, _)| path),
         report_html: opts.report_html.clone(),
+        symbols: symbols.map(|(path, _)| path),
         size,
         files: opts
             .list_files

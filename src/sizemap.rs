@@ -72,7 +72,7 @@ impl SizeMap {
 }
 
 /// The core module of `component` with the most bytes, as a range of `component`.
-fn largest_module(component: &[u8]) -> Result<Option<Range<usize>>> {
+pub(crate) fn largest_module(component: &[u8]) -> Result<Option<Range<usize>>> {
     let mut best: Option<Range<usize>> = None;
     for payload in Parser::new(0).parse_all(component) {
         if let Payload::ModuleSection {
@@ -91,7 +91,7 @@ fn largest_module(component: &[u8]) -> Result<Option<Range<usize>>> {
 }
 
 /// A core module's imported function count and its function bodies' byte ranges.
-fn function_bodies(core: &[u8]) -> Result<(u32, Vec<Range<usize>>)> {
+pub(crate) fn function_bodies(core: &[u8]) -> Result<(u32, Vec<Range<usize>>)> {
     let mut imported = 0;
     let mut bodies = Vec::new();
     for payload in Parser::new(0).parse_all(core) {

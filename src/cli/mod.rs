@@ -8,10 +8,12 @@ mod init;
 pub mod inspect;
 mod oci;
 pub mod printer;
+mod symbolize;
 
 pub use deps::DepsSourceArgs;
 pub use init::InitError;
 pub use printer::{ColorChoice, OutputError, Printer, Verbosity};
+pub use symbolize::SymbolizeError;
 
 use crate::error::{exit_code_of, Exit};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -70,6 +72,8 @@ enum Command {
     Package(oci::PackageArgs),
     /// Push a component to an OCI registry as a Wasm OCI artifact (Spin, wkg, wasmCloud).
     Push(oci::PushArgs),
+    /// Name the frames of a wasm backtrace another host printed, from `app.symbols`.
+    Symbolize(symbolize::SymbolizeArgs),
 }
 
 /// Parse the command line, run the command and turn its outcome into an exit code.
@@ -104,6 +108,7 @@ pub fn main() -> ExitCode {
         Command::Init(_) | Command::SdkPath(_) => (false, false),
         Command::Package(args) => (args.json, false),
         Command::Push(args) => (args.json, false),
+        Command::Symbolize(_) => (false, false),
     };
     let printer = Printer::new(verbosity, cli.global.color, json);
     let result = match cli.command {
@@ -116,6 +121,7 @@ pub fn main() -> ExitCode {
         Command::SdkPath(args) => init::run_sdk_path(&args, &printer),
         Command::Package(args) => oci::run_package(&args, &printer),
         Command::Push(args) => oci::run_push(&args, &printer),
+        Command::Symbolize(args) => symbolize::run(&args, &printer),
     };
     let result = result.and_then(|()| printer.flush().map_err(anyhow::Error::from));
     match result {

@@ -89,6 +89,7 @@ impl ServeArgs {
             max_concurrency: self.max_concurrency,
             allow_precompiled: self.allow_precompiled,
             log_format: self.log_format,
+            symbols: None,
         })
     }
 }
@@ -180,6 +181,9 @@ pub struct ServeOptions {
     pub env: Vec<(String, String)>,
     /// The app's config store (`wasi:config/store`).
     pub config: Vec<(String, String)>,
+    /// The runtime's function names (`app.symbols` beside the component), for naming a
+    /// trap's backtrace in the log; read when the server loads.
+    pub symbols: Option<std::sync::Arc<crate::symbols::Symbols>>,
 }
 
 impl ServeOptions {
@@ -195,6 +199,7 @@ impl ServeOptions {
             log_format: ServeLogFormat::Text,
             env: Vec::new(),
             config: Vec::new(),
+            symbols: None,
         }
     }
 }

@@ -129,11 +129,12 @@ pub(super) async fn run_guest(
         report
     });
     let (limits, timeout) = (opts.memory_limit, opts.timeout);
+    let symbols = opts.symbols.clone();
     match receiver.await {
         Ok(Ok(response)) => {
             tokio::spawn(async move {
                 if let Ok(report) = task.await {
-                    report.explain(&label, limits, timeout, true);
+                    report.explain(&label, limits, timeout, true, symbols.as_deref());
                 }
             });
             response.map(|inner| GuardedBody::new(inner, body_failed).boxed_unsync())
@@ -144,7 +145,7 @@ pub(super) async fn run_guest(
         }
         Err(_) => match task.await {
             Ok(report) => {
-                report.explain(&label, limits, timeout, false);
+                report.explain(&label, limits, timeout, false, symbols.as_deref());
                 report.response(timeout)
             }
             Err(err) => {
@@ -188,8 +189,16 @@ struct GuestReport {
 }
 
 impl GuestReport {
-    /// Details for the server's stderr (never for the client).
-    fn explain(&self, label: &str, memory_limit: u64, timeout: Duration, responded: bool) {
+    /// Details for the server's stderr (never for the client). A trap's wasm backtrace is
+    /// named from `symbols` where the component's own names were stripped.
+    fn explain(
+        &self,
+        label: &str,
+        memory_limit: u64,
+        timeout: Duration,
+        responded: bool,
+        symbols: Option<&crate::symbols::Symbols>,
+    ) {
         if let Some(requested) = self.memory_denied {
             eprintln!(
                 "{label}: memory limit reached: the instance asked for {} in all, \
@@ -212,7 +221,19 @@ impl GuestReport {
                 "{label}: the handler was stopped at the {} deadline{after} (--timeout)",
                 format_duration(timeout)
             ),
-            GuestOutcome::Failed(err) => eprintln!("{label}: the handler failed{after}: {err:#}"),
+            GuestOutcome::Failed(err) => {
+                let what = if err.downcast_ref::<Trap>().is_some() {
+                    "trapped"
+                } else {
+                    "failed"
+                };
+                let text = format!("{err:#}");
+                let text = match symbols {
+                    Some(symbols) => symbols.symbolize_text(&text),
+                    None => text,
+                };
+                eprintln!("{label}: the handler {what}{after}: {text}")
+            }
         }
     }
 

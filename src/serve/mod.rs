@@ -105,8 +105,18 @@ struct Shared {
 impl Server {
     /// Compile (or map, when precompiled) the component, check it is an HTTP component that
     /// fits the limits (one trial instantiation) and prepare per-request instantiation.
-    pub async fn load(opts: ServeOptions) -> Result<Server> {
+    pub async fn load(mut opts: ServeOptions) -> Result<Server> {
         let pre = load_proxy(&opts).await?;
+        // Names for trap backtraces. Not checked against the component's hash: a frame is
+        // named only where its function index and offset match the file, and builds with
+        // the same runtime have the same code at the same offsets.
+        if opts.symbols.is_none() {
+            let (symbols, note) = crate::symbols::load_beside(&opts.wasm, None);
+            if let Some(note) = note {
+                eprintln!("note: {note}");
+            }
+            opts.symbols = symbols.map(Arc::new);
+        }
         let ticker = EpochTicker::start(pre.engine().clone());
         trial_instantiate(&pre, &opts).await?;
         let concurrency = Concurrency::new(opts.max_concurrency);

@@ -32,4 +32,5 @@ mod serve_load;
 mod size_picture;
 mod spin_manifest;
 mod streaming;
+mod traps;
 mod web_apps;
