@@ -57,7 +57,13 @@ fn cached_runtime(manifest: &Path) -> PathBuf {
     let base = cache_base().join("runtime");
     let dir = base.join(&key[..16]);
     if REQUIRED.iter().all(|f| dir.join(f).is_file()) {
-        return dir;
+        match damaged_output(&dir) {
+            None => return dir,
+            Some(why) => println!(
+                "cargo:warning=the cached runtime {} is damaged ({why}); building it again",
+                dir.display()
+            ),
+        }
     }
     println!(
         "cargo:warning=building the WASI CPython runtime into {} (first build only, about 5 min on 2 cores)",
@@ -79,6 +85,27 @@ fn cached_runtime(manifest: &Path) -> PathBuf {
     let _ = fs::remove_dir_all(&dir);
     fs::rename(&staging, &dir).expect("cannot move the built runtime into the cache");
     dir
+}
+
+/// Why a cached runtime cannot be trusted: an output whose SHA-256 differs from the one
+/// its provenance record lists, or no readable record.
+fn damaged_output(dir: &Path) -> Option<String> {
+    let Ok(text) = fs::read_to_string(dir.join("provenance.json")) else {
+        return Some("no provenance.json".into());
+    };
+    let Ok(record) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Some("provenance.json is not JSON".into());
+    };
+    for file in REQUIRED.iter().filter(|f| **f != "provenance.json") {
+        let expected = record["outputs"][*file]["sha256"].as_str();
+        let actual = fs::read(dir.join(file)).map(|bytes| format!("{:x}", Sha256::digest(bytes)));
+        match (expected, actual) {
+            (Some(expected), Ok(actual)) if expected == actual => {}
+            (None, _) => return Some(format!("provenance.json lists no sha256 for {file}")),
+            _ => return Some(format!("{file} differs from its recorded sha256")),
+        }
+    }
+    None
 }
 
 /// `PYEDGE_CACHE_DIR`, else `$XDG_CACHE_HOME/pyedge`, else `~/.cache/pyedge`.

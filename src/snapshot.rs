@@ -134,10 +134,17 @@ pub fn snapshot_module_cached(
 }
 
 /// A cache entry is the SHA-256 of the rest, the facts' length (u32 LE) and text, then
-/// the module; a damaged entry is ignored (and replaced by the next build).
+/// the module; a damaged entry (truncated, bit-flipped) is reported once, removed, and
+/// rebuilt by this build.
 fn read_cached(path: &Path) -> Option<(Vec<u8>, InitFacts)> {
     let mut bytes = std::fs::read(path).ok()?;
     if bytes.len() < 36 || Sha256::digest(&bytes[32..])[..] != bytes[..32] {
+        eprintln!(
+            "warning: the snapshot cache entry {} is damaged (its SHA-256 does not match); \
+             removed, pre-initializing again",
+            path.display()
+        );
+        let _ = std::fs::remove_file(path);
         return None;
     }
     let len = u32::from_le_bytes(bytes[32..36].try_into().ok()?) as usize;
@@ -325,5 +332,7 @@ mod tests {
         damaged[last] ^= 1;
         std::fs::write(&path, damaged).unwrap();
         assert!(read_cached(&path).is_none());
+        // Removed, so it is reported once and the next build stores a good one.
+        assert!(!path.exists());
     }
 }

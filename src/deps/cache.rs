@@ -79,6 +79,11 @@ impl WheelCache {
             sha256_file(&path).with_context(|| format!("cannot read {}", path.display()))?;
         if actual != sha256 {
             // Damaged on disk: drop it so the caller fetches a good copy.
+            eprintln!(
+                "warning: the cached wheel {} is damaged (sha256 {actual}, expected {sha256}); \
+                 removed, fetching it again",
+                path.display()
+            );
             let _ = std::fs::remove_file(&path);
             return Ok(None);
         }

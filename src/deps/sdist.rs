@@ -183,6 +183,11 @@ impl SdistBuilder {
             let path = entry.path();
             let actual = sha256_file(&path).ok()?;
             if actual != recorded.trim() {
+                eprintln!(
+                    "warning: the wheel built from {sdist}, cached as {}, is damaged (its \
+                     sha256 differs from the one recorded); removed, building it again",
+                    path.display()
+                );
                 let _ = std::fs::remove_file(&path);
                 return None;
             }

@@ -7,6 +7,7 @@ mod deps_support;
 
 mod app_files;
 mod build_cli;
+mod cache_faults;
 mod crypto;
 mod deps_cli;
 mod deps_end_to_end;
