@@ -96,6 +96,7 @@ pub fn select_app_files(app: &AppConfig) -> Result<AppFiles> {
             || SKIPPED_SUFFIXES.iter().any(|s| rel.ends_with(s))
             || SKIPPED_TOP_FILES.contains(&rel.as_str())
             || outputs.contains(&rel)
+            || is_pyedge_output(entry.path(), &rel)
         {
             continue;
         }
@@ -114,6 +115,24 @@ pub fn select_app_files(app: &AppConfig) -> Result<AppFiles> {
         files.sort();
     }
     guard_secrets(app, files)
+}
+
+/// Whether a file is an output of an earlier build written into the app directory: the
+/// function names beside a component (`app.symbols`) or a size picture (`--report-html`),
+/// told by their first bytes so an app's own `.html` files still ship.
+fn is_pyedge_output(path: &std::path::Path, rel: &str) -> bool {
+    let marker: &[u8] = if rel.ends_with(".symbols") {
+        crate::symbols::HEADER.as_bytes()
+    } else if rel.ends_with(".html") {
+        crate::sizemap::GENERATOR.as_bytes()
+    } else {
+        return false;
+    };
+    let mut head = [0u8; 512];
+    let read = std::fs::File::open(path)
+        .and_then(|mut file| std::io::Read::read(&mut file, &mut head))
+        .unwrap_or(0);
+    head[..read].windows(marker.len()).any(|w| w == marker)
 }
 
 /// The secret guard over the selected files; `allow-secrets` names exceptions exactly.

@@ -24,6 +24,7 @@ pub mod embed;
 #[cfg(feature = "host")]
 pub mod engine;
 pub mod error;
+pub mod fnptr;
 pub mod imports;
 pub mod inspect;
 pub mod manifest;

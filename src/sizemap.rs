@@ -401,6 +401,10 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The page's generator tag: how a later build tells the page from the app's own HTML
+/// (src/app_files.rs leaves it out of the bundle).
+pub const GENERATOR: &str = r#"<meta name="generator" content="pyedge size picture">"#;
+
 /// The page template (placeholders in `{{…}}`); the script draws `#map` from `#data`.
 const PAGE: &str = include_str!("sizemap.html");
 
@@ -442,6 +446,7 @@ mod tests {
         assert!(page.contains("over budget"));
         assert!(page.contains("_decimal"));
         assert!(!page.contains("{{"), "a placeholder is left");
+        assert!(page[..512].contains(GENERATOR));
         // Nothing is fetched: no URL in the page.
         assert!(!page.contains("http://") && !page.contains("https://"));
     }

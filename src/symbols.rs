@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use wasmparser::{KnownCustom, Name, Parser, Payload};
 
 /// The first words of the file's header.
-const HEADER: &str = "# pyedge symbols v1";
+pub const HEADER: &str = "# pyedge symbols v1";
 
 /// One named function.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -55,6 +55,17 @@ fn never_shipped() -> Vec<(&'static str, Vec<u8>)> {
         ("node_modules/x/index.js", b"module.exports = 1\n".to_vec()),
         ("htmlcov/index.html", b"<html>coverage</html>\n".to_vec()),
         ("app.wasm", b"\0asm a previous build\n".to_vec()),
+        // Earlier builds' function names and size picture, written into the app dir.
+        (
+            "old.symbols",
+            b"# pyedge symbols v1 component-sha256 00\n44 0x1 0x2 pyedge_start\n".to_vec(),
+        ),
+        (
+            "reports/size.html",
+            b"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+              <meta name=\"generator\" content=\"pyedge size picture\">\n"
+                .to_vec(),
+        ),
         ("pyedge.lock", b"version = 1\n".to_vec()),
     ]
 }
