@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): format check, the host-side Python unit tests of
 # src/python, the Rust test suite (which builds the runtime on a fresh machine), bounded
-# fuzz runs of the input parsers, then the built components under the Wasmtime CLI.
+# fuzz runs of the input parsers, then the host matrix: the fixture apps under the current
+# and the oldest Wasmtime CLI and under jco (scripts/host-checks.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
@@ -50,7 +51,7 @@ cat target/load-report.txt
 echo "==> fuzz (scripts/fuzz.sh)"
 bash scripts/fuzz.sh
 
-echo "==> components under the Wasmtime CLI"
+echo "==> the host matrix: wasmtime serve/run (current, oldest), jco serve/run (scripts/host-checks.sh)"
 bash scripts/host-checks.sh
 
 # The wheel with the test build's profile (its dependencies are already compiled; a

