@@ -2,7 +2,8 @@
 # The test command (README, .ci/run): format check, the host-side Python unit tests of
 # src/python, the Rust test suite (which builds the runtime on a fresh machine), bounded
 # fuzz runs of the input parsers, then the host matrix: the fixture apps under the current
-# and the oldest Wasmtime CLI and under jco (scripts/host-checks.sh).
+# and the oldest Wasmtime CLI and under jco (scripts/host-checks.sh), and CPython's own
+# regression tests inside the runtime (scripts/cpython-tests.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
@@ -53,6 +54,11 @@ bash scripts/fuzz.sh
 
 echo "==> the host matrix: wasmtime serve/run (current, oldest), jco serve/run (scripts/host-checks.sh)"
 bash scripts/host-checks.sh
+
+# CPython's own Lib/test inside the runtime: plain, pre-initialized and with the garbage
+# collector at threshold 1 and a full collection around every test (issue 19).
+echo "==> CPython's own tests in the runtime (scripts/cpython-tests.sh)"
+bash scripts/cpython-tests.sh
 
 # The wheel with the test build's profile (its dependencies are already compiled; a
 # release wheel is `bash scripts/wheel.sh`), used as a new user would (scripts/wheel-check.sh).
