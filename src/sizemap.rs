@@ -111,14 +111,10 @@ pub(crate) fn function_bodies(core: &[u8]) -> Result<(u32, Vec<Range<usize>>)> {
 }
 
 /// The prune table of the runtime `core` was made from, and the shift from its function
-/// indices to `core`'s (the build may turn imported functions into defined ones).
-fn runtime_table(core_imported: u32, core_defined: usize, http: bool) -> Option<(PruneTable, i64)> {
-    let worlds = if http {
-        [World::Http, World::Cli]
-    } else {
-        [World::Cli, World::Http]
-    };
-    worlds.into_iter().find_map(|world| {
+/// indices to `core`'s (the build may turn imported functions into defined ones). The
+/// two runtimes have different function counts, which is what tells them apart.
+fn runtime_table(core_imported: u32, core_defined: usize) -> Option<(PruneTable, i64)> {
+    [World::Http, World::Cli].into_iter().find_map(|world| {
         let (imported, bodies) = function_bodies(world.runtime()).ok()?;
         // `runtime-config = "none"` moves the config imports to the end as defined
         // functions (src/runtime_config.rs): the total stays, the defined ones shift down.
@@ -145,14 +141,11 @@ pub fn size_map(title: &str, component: &[u8], budget: u64) -> Result<SizeMap> {
     if !core.is_empty() {
         // Code: the runtime's own, then each optional C module that is still there.
         let (imported, bodies) = function_bodies(core).context("reading the core module")?;
-        let http = crate::inspect::inspect_bytes(component)
-            .map(|info| info.exports.iter().any(|e| e.starts_with("wasi:http/")))
-            .unwrap_or(false);
         let mut owned = vec![false; bodies.len()];
         // A left-out module's `unreachable` bodies stay in the code: counted with the rest.
         let mut stubs = Vec::new();
         let mut code_children = Vec::new();
-        match runtime_table(imported, bodies.len(), http) {
+        match runtime_table(imported, bodies.len()) {
             Some((table, shift)) => {
                 for group in &table.groups {
                     let mut bytes = Vec::new();

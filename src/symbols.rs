@@ -230,34 +230,17 @@ pub fn symbols_path(wasm: &Path) -> PathBuf {
     wasm.with_extension("symbols")
 }
 
-/// The symbols beside `wasm`, if there is a file: checked against `component` when its
-/// bytes are at hand (a `.cwasm` is native code: then only the offsets check frames).
-/// A file that does not fit is a note, never a failure.
-pub fn load_beside(wasm: &Path, component: Option<&[u8]>) -> (Option<Symbols>, Option<String>) {
+/// The symbols beside `wasm`, if there is a file. Not checked against the component's
+/// hash: a frame is named only where its function index and offset match a line, and
+/// builds with the same runtime have the same code at the same offsets (a `.cwasm` has no
+/// wasm bytes to hash anyway). A file that does not parse is a note, never a failure.
+pub fn load_beside(wasm: &Path) -> (Option<Symbols>, Option<String>) {
     let path = symbols_path(wasm);
     let Ok(text) = std::fs::read_to_string(&path) else {
         return (None, None);
     };
     match Symbols::parse(&text, &path) {
-        Ok(symbols) => {
-            if let Some(bytes) = component {
-                let sha = hex::encode(Sha256::digest(bytes));
-                if sha != symbols.component_sha256 {
-                    return (
-                        None,
-                        Some(format!(
-                            "{} belongs to another build of {} (component sha256 {}…, this one {}…): \
-                             traps will not be named",
-                            path.display(),
-                            wasm.display(),
-                            &symbols.component_sha256[..12.min(symbols.component_sha256.len())],
-                            &sha[..12]
-                        )),
-                    );
-                }
-            }
-            (Some(symbols), None)
-        }
+        Ok(symbols) => (Some(symbols), None),
         Err(err) => (None, Some(format!("{err:#}; traps will not be named"))),
     }
 }

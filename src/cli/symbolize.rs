@@ -45,7 +45,9 @@ pub fn run(args: &SymbolizeArgs, printer: &Printer) -> Result<()> {
     let symbols = Symbols::parse(&text, &path).map_err(|err| SymbolizeError::Symbols {
         detail: format!("{err:#}"),
     })?;
-    if !path.ends_with(&args.wasm) {
+    // Given the component itself (not its .symbols file): say if the names are another
+    // build's.
+    if path != args.wasm {
         if let Ok(bytes) = std::fs::read(&args.wasm) {
             let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
             if sha != symbols.component_sha256 {

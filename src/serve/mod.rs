@@ -107,11 +107,9 @@ impl Server {
     /// fits the limits (one trial instantiation) and prepare per-request instantiation.
     pub async fn load(mut opts: ServeOptions) -> Result<Server> {
         let pre = load_proxy(&opts).await?;
-        // Names for trap backtraces. Not checked against the component's hash: a frame is
-        // named only where its function index and offset match the file, and builds with
-        // the same runtime have the same code at the same offsets.
+        // Names for trap backtraces (see `load_beside` for why they are not hash-checked).
         if opts.symbols.is_none() {
-            let (symbols, note) = crate::symbols::load_beside(&opts.wasm, None);
+            let (symbols, note) = crate::symbols::load_beside(&opts.wasm);
             if let Some(note) = note {
                 eprintln!("note: {note}");
             }
