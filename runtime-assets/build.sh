@@ -230,6 +230,13 @@ stage_sources() {
     mkdir -p "$WORK/src"
     tar -C "$WORK/src" -xf "$py"
     [[ -x $SRC/configure ]] || die "no $SRC/configure after unpacking $py"
+    # pyedge's patches to CPython (patches/cpython/*.patch, in name order), each file
+    # opening with why.
+    local cpatch
+    for cpatch in "$HERE"/patches/cpython/*.patch; do
+        patch -s -d "$SRC" -p1 --no-backup-if-mismatch <"$cpatch" ||
+            die "CPython: $cpatch does not apply"
+    done
     # Debian's repacked zlib unpacks as zlib-<ver>.dfsg; use the plain name.
     tar -C "$WORK/src" -xf "$zl"
     mv "$WORK/src/zlib-$ZLIB_VERSION.dfsg" "$ZLIB_SRC"
@@ -511,6 +518,7 @@ write_outputs() {
         --meta "source_date_epoch=$SOURCE_DATE_EPOCH" \
         --meta "wasi_configure_flags=${flags//"$WORK"/$REDACTED_WORK}" \
         --meta "wasi_opt=$WASI_OPT" \
+        --meta "cpython_patches=$(cd "$HERE/patches/cpython" && sha256sum -- *.patch | awk '{printf "%s%s sha256:%s", NR > 1 ? ", " : "", $2, $1}')" \
         --meta "host_python=$("$HOST_PY" -c 'import sys, zlib; print(sys.version.split()[0], "zlib", zlib.ZLIB_RUNTIME_VERSION)')" \
         --input cpython "$CPYTHON_URL" "$CPYTHON_SHA256" \
         --input zlib "$ZLIB_URL" "$ZLIB_SHA256" \
@@ -533,7 +541,7 @@ log "work dir $WORK, output dir $OUT"
 ensure_host_tools
 TOOLCHAIN_VERSIONS=$(dpkg-query -W "${LLVM_PKGS[@]}" | LC_ALL=C sort)
 
-stage sources stage_sources
+stage sources stage_sources "$(cat "$HERE"/patches/cpython/*.patch)"
 stage toolchain stage_toolchain
 stage native-python stage_native_python "${KEY[sources]}"
 stage zlib stage_zlib "${KEY[sources]}" "${KEY[toolchain]}"

@@ -348,6 +348,17 @@ http_tmp_handler() {
         "$(body / --data-binary third | grep '^before=')"
 }
 
+http_deep_json() {
+    # Nested far past the runtime's C recursion limit: RecursionError (a 500), never a trap.
+    local deep shallow
+    deep="$(python3 -c 'print("[" * 100000 + "]" * 100000, end="")')"
+    shallow="$(python3 -c 'print("[" * 400 + "]" * 400, end="")')"
+    check "deep-json: a body nested 100000 deep is a RecursionError, not a trap" \
+        "500 yes" "$(status / --data-binary "$deep") $(log_has RecursionError)"
+    check "deep-json: the instance that raised answers a body nested 400 deep" \
+        "depth 400" "$(body / --data-binary "$shallow")"
+}
+
 http_sealed_notes() {
     local note="meet at the usual place" token forged
     token="$(body /fernet --data-binary "$note")"
@@ -599,6 +610,22 @@ run_script() {
 run_async_script() {
     check "async-script: asyncio.run" "finished in order: z y x" "$(cli "$@" x y z)"
 }
+run_deep_recursion() {
+    # Every bounded C recursion, shallow then 100000 deep (fixtures/apps/deep-recursion):
+    # the host's own wasm stack must hold up to the runtime's limits.
+    local text
+    text="$(cli "$@")"
+    check "deep-recursion: recursion raises on this host's stack, shallow depths work" \
+        "0 ok=18 RecursionError=11 MemoryError=4 ValueError=1 other=0" \
+        "$(code) $(python3 -c '
+import collections, sys
+seen = collections.Counter()
+for line in sys.stdin:
+    result = line.rstrip("\n").split(": ", 1)[-1]
+    word = result.split(":")[0]
+    seen[word if word in ("ok", "RecursionError", "MemoryError", "ValueError") else "other"] += 1
+print(" ".join(f"{k}={seen[k]}" for k in ("ok", "RecursionError", "MemoryError", "ValueError", "other")))' <<< "$text")"
+}
 run_codecs() {
     check "codecs: kept, named by a literal, named at run time" \
         "Grüße b'caf\\xe9'|äö|utf-32 yes|mac_roman names the fix: yes|LookupError: unknown encoding: no-such-codec" \
@@ -653,9 +680,9 @@ run_package_data() {
 # ---- build ----
 http_fixtures=(geo-router http-errors async-handler json-logs streaming tmp-handler sealed-notes
     outbound gateway jwt-gateway-rs256 jwt-gateway-es256 jwt-gate outbound-clients sqlalchemy-gc
-    runtime-config web-flask web-starlette web-fastapi web-django web-falcon web-bottle)
+    runtime-config web-flask web-starlette web-fastapi web-django web-falcon web-bottle deep-json)
 cli_fixtures=(hello exit-code crash lazy-import env random script async-script codecs
-    dynamic-import preimport files pss-fresh sqlalchemy-exit package-data)
+    dynamic-import preimport files pss-fresh sqlalchemy-exit package-data deep-recursion)
 
 # Apps whose settings name the origin get a pyproject.toml of their own.
 mkdir -p "$out/src/gateway" "$out/src/runtime-config"

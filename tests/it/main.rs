@@ -25,6 +25,7 @@ mod messages;
 mod oci;
 mod outbound_clients;
 mod output;
+mod recursion;
 mod reproducible;
 mod runtime_config;
 mod sdist_build;
