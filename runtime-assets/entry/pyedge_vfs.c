@@ -559,6 +559,55 @@ static int set_times(struct node *n, __wasi_timestamp_t atim, __wasi_timestamp_t
 #define REAL(name) __real___wasi_##name
 #define WRAP(name) __wrap___wasi_##name
 
+/* Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF). A host's wasi:filesystem takes paths as strings: when the adapter passes it a
+ * path that is not UTF-8 (Python's surrogateescape gives one for any str holding
+ * "\udc80"), Wasmtime refuses to lift it and the whole instance ends ("invalid utf-8
+ * sequence"). Such a path never reaches the host: the call fails with EILSEQ (OSError 25),
+ * what Wasmtime's preview1 host answers a core module such as CPython's own WASI build. */
+static int is_utf8(const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p;
+        size_t more;
+        unsigned min;
+        if (c < 0x80) {
+            p++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            more = 1, min = 0x80, c &= 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            more = 2, min = 0x800, c &= 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            more = 3, min = 0x10000, c &= 0x07;
+        } else {
+            return 0;
+        }
+        p++;
+        for (size_t i = 0; i < more; i++, p++) {
+            if ((*p & 0xc0) != 0x80) {
+                return 0;
+            }
+            c = (c << 6) | (*p & 0x3f);
+        }
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* For a call that goes to the host: EILSEQ unless each path is UTF-8. */
+#define HOST_PATHS_OK(...)                                       \
+    do {                                                         \
+        const char *paths_[] = {__VA_ARGS__};                    \
+        for (size_t i_ = 0; i_ < sizeof paths_ / sizeof *paths_; i_++) { \
+            if (!is_utf8(paths_[i_])) {                          \
+                return __WASI_ERRNO_ILSEQ;                       \
+            }                                                    \
+        }                                                        \
+    } while (0)
+
 __wasi_errno_t REAL(path_open)(__wasi_fd_t, __wasi_lookupflags_t, const char *, __wasi_oflags_t,
                                __wasi_rights_t, __wasi_rights_t, __wasi_fdflags_t, __wasi_fd_t *);
 __wasi_errno_t WRAP(path_open)(__wasi_fd_t fd, __wasi_lookupflags_t dirflags, const char *path,
@@ -566,6 +615,7 @@ __wasi_errno_t WRAP(path_open)(__wasi_fd_t fd, __wasi_lookupflags_t dirflags, co
                                __wasi_rights_t inheriting, __wasi_fdflags_t fdflags,
                                __wasi_fd_t *out) {
     if (!is_virtual(fd)) {
+        HOST_PATHS_OK(path);
         return REAL(path_open)(fd, dirflags, path, oflags, base, inheriting, fdflags, out);
     }
     struct vfile *dir = vfile(fd);
@@ -1002,6 +1052,7 @@ __wasi_errno_t REAL(path_filestat_get)(__wasi_fd_t, __wasi_lookupflags_t, const 
 __wasi_errno_t WRAP(path_filestat_get)(__wasi_fd_t fd, __wasi_lookupflags_t flags, const char *path,
                                        __wasi_filestat_t *st) {
     if (!is_virtual(fd)) {
+        HOST_PATHS_OK(path);
         return REAL(path_filestat_get)(fd, flags, path, st);
     }
     struct vfile *f = vfile(fd);
@@ -1022,6 +1073,7 @@ __wasi_errno_t WRAP(path_filestat_set_times)(__wasi_fd_t fd, __wasi_lookupflags_
                                              __wasi_timestamp_t atim, __wasi_timestamp_t mtim,
                                              __wasi_fstflags_t fst) {
     if (!is_virtual(fd)) {
+        HOST_PATHS_OK(path);
         return REAL(path_filestat_set_times)(fd, flags, path, atim, mtim, fst);
     }
     struct vfile *f = vfile(fd);
@@ -1036,6 +1088,7 @@ __wasi_errno_t WRAP(path_filestat_set_times)(__wasi_fd_t fd, __wasi_lookupflags_
 __wasi_errno_t REAL(path_create_directory)(__wasi_fd_t, const char *);
 __wasi_errno_t WRAP(path_create_directory)(__wasi_fd_t fd, const char *path) {
     if (!is_virtual(fd)) {
+        HOST_PATHS_OK(path);
         return REAL(path_create_directory)(fd, path);
     }
     struct vfile *f = vfile(fd);
@@ -1086,6 +1139,7 @@ static int removable(__wasi_fd_t fd, const char *path, struct node **out, int *t
 __wasi_errno_t REAL(path_unlink_file)(__wasi_fd_t, const char *);
 __wasi_errno_t WRAP(path_unlink_file)(__wasi_fd_t fd, const char *path) {
     if (!is_virtual(fd)) {
+        HOST_PATHS_OK(path);
         return REAL(path_unlink_file)(fd, path);
     }
     struct node *n;
@@ -1107,6 +1161,7 @@ __wasi_errno_t WRAP(path_unlink_file)(__wasi_fd_t fd, const char *path) {
 __wasi_errno_t REAL(path_remove_directory)(__wasi_fd_t, const char *);
 __wasi_errno_t WRAP(path_remove_directory)(__wasi_fd_t fd, const char *path) {
     if (!is_virtual(fd)) {
+        HOST_PATHS_OK(path);
         return REAL(path_remove_directory)(fd, path);
     }
     struct node *n;
@@ -1129,6 +1184,7 @@ __wasi_errno_t REAL(path_rename)(__wasi_fd_t, const char *, __wasi_fd_t, const c
 __wasi_errno_t WRAP(path_rename)(__wasi_fd_t fd, const char *old_path, __wasi_fd_t new_fd,
                                  const char *new_path) {
     if (!is_virtual(fd) && !is_virtual(new_fd)) {
+        HOST_PATHS_OK(old_path, new_path);
         return REAL(path_rename)(fd, old_path, new_fd, new_path);
     }
     if (!is_virtual(fd) || !is_virtual(new_fd)) {
@@ -1213,6 +1269,7 @@ __wasi_errno_t REAL(path_readlink)(__wasi_fd_t, const char *, uint8_t *, __wasi_
 __wasi_errno_t WRAP(path_readlink)(__wasi_fd_t fd, const char *path, uint8_t *buf, __wasi_size_t len,
                                    __wasi_size_t *used) {
     if (!is_virtual(fd)) {
+        HOST_PATHS_OK(path);
         return REAL(path_readlink)(fd, path, buf, len, used);
     }
     struct vfile *f = vfile(fd);
@@ -1227,6 +1284,7 @@ __wasi_errno_t WRAP(path_readlink)(__wasi_fd_t fd, const char *path, uint8_t *bu
 __wasi_errno_t REAL(path_symlink)(const char *, __wasi_fd_t, const char *);
 __wasi_errno_t WRAP(path_symlink)(const char *old_path, __wasi_fd_t fd, const char *new_path) {
     if (!is_virtual(fd)) {
+        HOST_PATHS_OK(old_path, new_path);
         return REAL(path_symlink)(old_path, fd, new_path);
     }
     return __WASI_ERRNO_NOTSUP;
@@ -1236,6 +1294,7 @@ __wasi_errno_t REAL(path_link)(__wasi_fd_t, __wasi_lookupflags_t, const char *, 
 __wasi_errno_t WRAP(path_link)(__wasi_fd_t fd, __wasi_lookupflags_t flags, const char *old_path,
                                __wasi_fd_t new_fd, const char *new_path) {
     if (!is_virtual(fd) && !is_virtual(new_fd)) {
+        HOST_PATHS_OK(old_path, new_path);
         return REAL(path_link)(fd, flags, old_path, new_fd, new_path);
     }
     return is_virtual(fd) && is_virtual(new_fd) ? __WASI_ERRNO_NOTSUP : __WASI_ERRNO_XDEV;

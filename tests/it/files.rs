@@ -184,6 +184,7 @@ fn a_host_preopen_is_still_seen_beside_the_bundle() {
         let out = run_component_with_dir(&wasm, &[&note, &written], &host, guest);
         assert_eq!(out.code, 0, "{out:?}");
         assert_eq!(line(&out, "argv-read"), "from the host", "{guest}: {out:?}");
+        assert_eq!(line(&out, "non-utf8"), "OSError EILSEQ", "{guest}: {out:?}");
         assert_eq!(
             line(&out, "run"),
             "Hello from a data file.",
