@@ -10,6 +10,7 @@ import sys
 import _pyedge
 import zlib
 import _frozen_importlib as _bootstrap
+import _frozen_importlib_external as _bootstrap_external
 
 _BUNDLE = _pyedge.bundle()  # memoryview over the zip in linear memory
 
@@ -154,12 +155,17 @@ def _names_module(exc, name):
     return exc.name is not None and (name == exc.name or name.startswith(exc.name + "."))
 
 
-class BundleLoader:
+class BundleLoader(_bootstrap_external._LoaderBasics):
     """Loads modules, data and resources from the in-memory bundle.
 
     Its paths (`__file__`, `__path__`) are real paths: the runtime's C entry serves the
     bundle as a read-only file system at /app and /lib, so `open()`, `os.listdir()` and
-    `importlib.resources` work on them. Imports themselves never go through it."""
+    `importlib.resources` work on them. Imports themselves never go through it.
+
+    `exec_module` is importlib's own (`_LoaderBasics`, as zipimport's and SourceLoader's):
+    the frame that runs a module's body must be one of importlib's, which `warnings`
+    skips, so that `warnings.warn(..., stacklevel=2)` in a module body names the file
+    that imported it, not this loader."""
 
     def __init__(self, fullname, entry, is_package, locations=None):
         self.name = fullname
@@ -170,12 +176,6 @@ class BundleLoader:
 
     def create_module(self, spec):
         return None
-
-    def exec_module(self, module):
-        exec(self.get_code(module.__name__), module.__dict__)
-        transport = _HOST_TRANSPORTS.get(module.__name__)
-        if transport is not None:
-            _install_transport(transport, module)
 
     def is_package(self, fullname):
         return self._is_package
@@ -209,6 +209,15 @@ class BundleLoader:
         if self.path is not None:
             return _BundleResources([self.path.rpartition("/")[0]])
         return _BundleResources(self._locations or [])
+
+
+class _TransportLoader(BundleLoader):
+    """The loader of a client library in `_HOST_TRANSPORTS`: once the module has run,
+    its host transport is installed."""
+
+    def exec_module(self, module):
+        super().exec_module(module)
+        _install_transport(_HOST_TRANSPORTS[module.__name__], module)
 
 
 class _BundleResources:
@@ -307,7 +316,8 @@ class BundleFinder:
 
     @staticmethod
     def _spec(fullname, entry, package_dir):
-        loader = BundleLoader(fullname, entry, package_dir is not None)
+        kind = _TransportLoader if fullname in _HOST_TRANSPORTS else BundleLoader
+        loader = kind(fullname, entry, package_dir is not None)
         spec = _bootstrap.ModuleSpec(
             fullname, loader, origin="/" + entry, is_package=package_dir is not None
         )
