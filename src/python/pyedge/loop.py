@@ -101,7 +101,17 @@ def _patch_anyio(module):
 
 def install():
     """Build time: asyncio uses :class:`EventLoop` from now on, and anyio (if the app
-    imported it) runs its thread work inline."""
+    imported it) runs its thread work inline.
+
+    Besides the policy (what `asyncio.run()` and `new_event_loop()` ask), the names
+    that stand for "the platform's loop" point here: `asyncio.EventLoop` (3.13's
+    spelling for `asyncio.run(loop_factory=...)`, `asyncio.Runner` and
+    `IsolatedAsyncioTestCase.loop_factory`) and `asyncio.DefaultEventLoopPolicy` (what
+    code that resets the policy installs). `SelectorEventLoop` keeps its meaning."""
+    for module in (asyncio, sys.modules.get("asyncio.unix_events")):
+        if module is not None:
+            module.EventLoop = EventLoop
+            module.DefaultEventLoopPolicy = EventLoopPolicy
     asyncio.set_event_loop_policy(EventLoopPolicy())
     to_thread = sys.modules.get("anyio.to_thread")
     if to_thread is not None:

@@ -1,6 +1,7 @@
 """pyedge.loop: asyncio on a loop with no selector and no threads."""
 
 import asyncio
+import sys
 import threading
 import time
 
@@ -87,7 +88,16 @@ def test_leftover_tasks_are_cancelled_at_the_end():
     assert seen == ["cancelled"]
 
 
+def _keep_asyncio_names(monkeypatch):
+    """install() repoints asyncio's platform-loop names; put them back after the test."""
+    for module in (asyncio, sys.modules.get("asyncio.unix_events")):
+        for name in ("EventLoop", "DefaultEventLoopPolicy"):
+            if module is not None and hasattr(module, name):
+                monkeypatch.setattr(module, name, getattr(module, name))
+
+
 def test_install_makes_asyncio_run_use_the_loop(monkeypatch):
+    _keep_asyncio_names(monkeypatch)
     policy = asyncio.get_event_loop_policy()
     try:
         pyedge_loop.install()
@@ -95,6 +105,15 @@ def test_install_makes_asyncio_run_use_the_loop(monkeypatch):
         async def kind():
             return type(asyncio.get_running_loop())
 
+        assert asyncio.run(kind()) is pyedge_loop.EventLoop
+        # The spellings of "the platform's loop" name it too (3.13's asyncio.EventLoop,
+        # what IsolatedAsyncioTestCase subclasses pass as loop_factory).
+        assert asyncio.EventLoop is pyedge_loop.EventLoop
+        if sys.version_info >= (3, 12):  # the runtime's 3.13; this test may run on 3.11
+            assert asyncio.run(kind(), loop_factory=asyncio.EventLoop) is pyedge_loop.EventLoop
+        with asyncio.Runner(loop_factory=asyncio.EventLoop) as runner:
+            assert runner.run(kind()) is pyedge_loop.EventLoop
+        asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
         assert asyncio.run(kind()) is pyedge_loop.EventLoop
     finally:
         asyncio.set_event_loop_policy(policy)
@@ -106,6 +125,7 @@ def test_install_patches_anyio_to_thread(monkeypatch):
 
     fake = types.ModuleType("anyio.to_thread")
     monkeypatch.setitem(sys.modules, "anyio.to_thread", fake)
+    _keep_asyncio_names(monkeypatch)
     policy = asyncio.get_event_loop_policy()
     try:
         pyedge_loop.install()
