@@ -59,9 +59,10 @@ SRC="$WORK/src/Python-$CPYTHON_VERSION"
 ZLIB_SRC="$WORK/src/zlib-$ZLIB_VERSION"
 MBEDTLS_SRC="$WORK/src/mbedtls-$MBEDTLS_VERSION"
 SODIUM_SRC="$WORK/src/libsodium-$LIBSODIUM_VERSION"
+BEARSSL_SRC="$WORK/src/bearssl-$BEARSSL_VERSION"
 CRYPTO_DIR="$HERE/crypto"          # _pyedge_crypto.c and the mbedTLS configuration
 CRYPTO_BUILD="$WORK/build/crypto"
-CRYPTO_LIBS="$WORK/crypto-libs"    # libmbedcrypto.a, libsodium-ed25519.a, libpyedge_crypto.a
+CRYPTO_LIBS="$WORK/crypto-libs"    # libmbedcrypto.a, libsodium-ed25519.a, libbearssl.a, libpyedge_crypto.a
 WASI_LIBC="$WORK/toolchain/wasi-libc"
 SYSROOT="$WORK/toolchain/sysroot"
 NATIVE_BUILD="$WORK/build/native"
@@ -247,6 +248,10 @@ stage_sources() {
     tar -C "$WORK/src" -xf "$mb"
     [[ -f $MBEDTLS_SRC/include/mbedtls/build_info.h ]] || die "no mbedTLS sources in $mb"
     tar -C "$WORK/src" -xf "$so"
+    local bs
+    bs=$(fetch "$BEARSSL_URL" "$BEARSSL_SHA256")
+    tar -C "$WORK/src" -xf "$bs"
+    [[ -f $BEARSSL_SRC/inc/bearssl_ec.h ]] || die "no BearSSL sources in $bs"
     # Debian's patches to libsodium (security fixes), in their series order.
     tar -C "$SODIUM_SRC" -xf "$sodeb"
     local patch
@@ -363,6 +368,18 @@ stage_crypto_libs() {
         objs+=("$obj")
     done
     run_logged "$l" "$WASM_AR" rcsD "$CRYPTO_LIBS/libsodium-ed25519.a" "${objs[@]}"
+    # BearSSL: the EC, RSA, integer and codec code (its only uses are P-256 ECDSA and
+    # RSA PKCS#1 v1.5 verification; the linker keeps the objects those reach).
+    objs=()
+    mkdir -p "$CRYPTO_BUILD/bearssl"
+    for src in "$BEARSSL_SRC"/src/{ec,rsa,int,codec}/*.c; do
+        obj="$CRYPTO_BUILD/bearssl/$(basename "${src%.c}").o"
+        # shellcheck disable=SC2086
+        run_logged "$l" $WASM_CC -O2 -DNDEBUG $PREFIX_MAPS -I"$BEARSSL_SRC/inc" -I"$BEARSSL_SRC/src" \
+            -c "$src" -o "$obj"
+        objs+=("$obj")
+    done
+    run_logged "$l" "$WASM_AR" rcsD "$CRYPTO_LIBS/libbearssl.a" "${objs[@]}"
 }
 
 # The _pyedge_crypto extension module itself (needs CPython's installed headers).
@@ -372,7 +389,7 @@ stage_crypto_module() {
     # shellcheck disable=SC2086
     run_logged "$l" $WASM_CC $CRYPTO_CFLAGS $PREFIX_MAPS -ffile-prefix-map="$HERE=/pyedge-assets" -Wall -Werror \
         -I"$WASI_INSTALL$PREFIX/include/python$PYVER" -I"$MBEDTLS_SRC/include" \
-        -I"$SODIUM_SRC/src/libsodium/include" -c "$CRYPTO_DIR/_pyedge_crypto.c" -o "$obj"
+        -I"$SODIUM_SRC/src/libsodium/include" -I"$BEARSSL_SRC/inc" -c "$CRYPTO_DIR/_pyedge_crypto.c" -o "$obj"
     run_logged "$l" "$WASM_AR" rcsD "$CRYPTO_LIBS/libpyedge_crypto.a" "$obj"
 }
 
@@ -428,7 +445,7 @@ runtime_libs() {
     find "$WASI_BUILD/Modules" -name '*.a' | LC_ALL=C sort
     printf '%s\n' "$DEPS/lib/libz.a"
     printf '%s\n' "$CRYPTO_LIBS/libpyedge_crypto.a" "$CRYPTO_LIBS/libmbedcrypto.a" \
-        "$CRYPTO_LIBS/libsodium-ed25519.a"
+        "$CRYPTO_LIBS/libsodium-ed25519.a" "$CRYPTO_LIBS/libbearssl.a"
 }
 
 # What entry/pyedge_vfs.c wraps (it defines __wrap_X and calls __real_X for each), and
@@ -526,6 +543,7 @@ write_outputs() {
         --input mbedtls "$MBEDTLS_URL" "$MBEDTLS_SHA256" \
         --input libsodium "$LIBSODIUM_URL" "$LIBSODIUM_SHA256" \
         --input libsodium-debian "$LIBSODIUM_DEBIAN_URL" "$LIBSODIUM_DEBIAN_SHA256" \
+        --input bearssl "$BEARSSL_URL" "$BEARSSL_SHA256" \
         --toolchain "$tc" \
         --input wasmtime-wasi-http-wit "$WASI_HTTP_WIT_CRATE_URL" "$WASI_HTTP_WIT_CRATE_SHA256" \
         --meta "wit_bindgen=wit-bindgen-cli $WIT_BINDGEN_VERSION (crates.io)" \

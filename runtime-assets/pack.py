@@ -178,7 +178,9 @@ PRUNABLE = {
     "_csv": ["libpython*.a(_csv.o)"],
     "_zoneinfo": ["libpython*.a(_zoneinfo.o)"],
     # pyedge's crypto core under the `cryptography` facade, with its libraries.
-    "_pyedge_crypto": ["libpyedge_crypto.a(*)", "libmbedcrypto.a(*)", "libsodium-ed25519.a(*)"],
+    "_pyedge_crypto": [
+        "libpyedge_crypto.a(*)", "libmbedcrypto.a(*)", "libsodium-ed25519.a(*)", "libbearssl.a(*)",
+    ],
 }
 # Modules whose C code imports another optional module (through a capsule or
 # PyImport), so keeping the first keeps the second.

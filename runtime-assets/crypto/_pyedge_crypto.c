@@ -13,11 +13,24 @@
  *    and compare code plus utils.c (seven files), constant time, RFC 8032 with
  *    libsodium's stricter verification (canonical S and A, no small-order R or A).
  *
- * Speed (bench/jwt.sh): RSA-2048 verification is cheap, but a P-256 ECDSA verification
- * takes about 2.3 ms in wasm32 (mbedTLS's generic ECP code on 32-bit limbs; 1.3-1.5 ms
- * natively), about as slow as the pure-Python `ecdsa` with a precomputed key, not the
+ *  - BearSSL 0.6 for the two verifications a JWT gateway runs per request: P-256 ECDSA
+ *    (ES256; its `p256_m31` code, a P-256-specific field on 31-bit limbs) and the RSA
+ *    public-key operation under PKCS#1 v1.5 verification (RS256; its `i31` code). Both
+ *    constant time. mbedTLS keeps everything else, signing included.
+ *
+ * Speed (bench/jwt.sh): RSA-2048 verification is cheap, but mbedTLS's P-256 ECDSA
+ * verification takes about 2.3 ms in wasm32 (its generic ECP code on 32-bit limbs; 1.3-1.5
+ * ms natively), about as slow as the pure-Python `ecdsa` with a precomputed key, not the
  * 10x faster that shared/notes/crypto-wasi.md expected from C. mbedTLS's bundled p256-m
- * is no help (it is tuned for size: slower still).
+ * is no help (it is tuned for size: slower still). BearSSL's p256_m31 verifies in about a
+ * third of mbedTLS's time in the same wasm32 build, so P-256 verification goes there;
+ * the signature's DER is still parsed by mbedTLS's ASN.1 code, exactly as
+ * mbedtls_ecdsa_read_signature parses it, so what is accepted as a signature does not
+ * change (the NIST vectors and the edge cases of tests/it/crypto.rs check both the
+ * parse and the verdict). An RSA-2048 PKCS#1 v1.5 verification takes 0.65 ms with
+ * mbedTLS's bignum code and about 0.3 ms with BearSSL's i31 public-key operation; the
+ * encoded block it yields is then compared with the one mbedTLS would expect, byte for
+ * byte, so the verdicts do not change either.
  *
  * Randomness: every random byte (RSA blinding and key generation, PSS salts, ECDSA
  * blinding and key generation) is read from getentropy(), i.e. the host's wasi:random,
@@ -40,6 +53,11 @@
 #include "mbedtls/rsa.h"
 #include "mbedtls/x509_crt.h"
 #include "sodium/crypto_sign_ed25519.h"
+
+#include "bearssl_ec.h"
+#include "bearssl_rsa.h"
+#include "mbedtls/asn1.h"
+#include "mbedtls/oid.h"
 
 /* ---- host randomness ---- */
 
@@ -586,6 +604,97 @@ static PyObject *key_sign(KeyObject *k, PyObject *args)
     return out;
 }
 
+/* A P-256 ECDSA signature (DER) over a digest, verified by BearSSL's p256_m31: 0 when
+ * valid. The DER is taken apart as mbedtls_ecdsa_read_signature does (a SEQUENCE filling
+ * the whole input, two INTEGERs and nothing after them, read as unsigned); r and s then go
+ * to BearSSL as 32-byte big-endian numbers, and one that does not fit is invalid (it is not
+ * below the group order either, which is what mbedTLS's check would say). */
+static int p256_verify(const mbedtls_ecp_keypair *ec, const unsigned char *digest, size_t dlen,
+                       const unsigned char *sig, size_t slen)
+{
+    unsigned char *p = (unsigned char *)sig;
+    const unsigned char *end = sig + slen;
+    size_t len;
+    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0 ||
+        p + len != end) {
+        return -1;
+    }
+    mbedtls_mpi r, s;
+    mbedtls_mpi_init(&r);
+    mbedtls_mpi_init(&s);
+    unsigned char raw[64], point[65];
+    size_t plen = 0;
+    int ret = -1;
+    if (mbedtls_asn1_get_mpi(&p, end, &r) == 0 && mbedtls_asn1_get_mpi(&p, end, &s) == 0 &&
+        p == end && mbedtls_mpi_write_binary(&r, raw, 32) == 0 &&
+        mbedtls_mpi_write_binary(&s, raw + 32, 32) == 0 &&
+        mbedtls_ecp_write_public_key(ec, MBEDTLS_ECP_PF_UNCOMPRESSED, &plen, point, sizeof point) == 0 &&
+        plen == sizeof point) {
+        br_ec_public_key pk = {BR_EC_secp256r1, point, sizeof point};
+        ret = br_ecdsa_i31_vrfy_raw(&br_ec_p256_m31, digest, dlen, &pk, raw, sizeof raw) == 1 ? 0 : -1;
+    }
+    mbedtls_mpi_free(&r);
+    mbedtls_mpi_free(&s);
+    return ret;
+}
+
+/* An RSA PKCS#1 v1.5 signature over a digest: 0 when valid. BearSSL's i31 code does the
+ * public-key operation (moduli up to its BR_MAX_RSA_SIZE, 4096 bits; larger ones go to
+ * mbedtls_rsa_pkcs1_verify), and the block it gives must equal the encoding that
+ * mbedtls_rsa_pkcs1_verify builds and compares against (RFC 8017 EMSA-PKCS1-v1_5, the
+ * DigestInfo with NULL parameters and one-byte lengths): 00 01 FF..FF 00 30 L1 30 L2 06 L3
+ * OID 05 00 04 L4 HASH. */
+static int rsa_pkcs1_verify(mbedtls_rsa_context *rsa, mbedtls_md_type_t md, const unsigned char *digest,
+                            size_t dlen, const unsigned char *sig, size_t slen)
+{
+    size_t k = mbedtls_rsa_get_len(rsa);
+    const char *oid;
+    size_t olen;
+    if (k * 8 > 4096 || mbedtls_oid_get_oid_by_md(md, &oid, &olen) != 0) {
+        return mbedtls_rsa_pkcs1_verify(rsa, md, dlen, digest, sig);
+    }
+    if (slen != k || dlen != mbedtls_md_get_size_from_type(md) || 8 + dlen + olen >= 0x80 ||
+        k < 10 + dlen + olen + 3 + 8) {
+        return -1;
+    }
+    unsigned char n[512], e[8], em[512], want[512];
+    mbedtls_mpi E;
+    mbedtls_mpi_init(&E);
+    int ret = -1;
+    size_t elen = 0;
+    if (mbedtls_rsa_export_raw(rsa, n, k, NULL, 0, NULL, 0, NULL, 0, NULL, 0) == 0 &&
+        mbedtls_rsa_export(rsa, NULL, NULL, NULL, NULL, &E) == 0 &&
+        (elen = mbedtls_mpi_size(&E)) <= sizeof e && mbedtls_mpi_write_binary(&E, e, elen) == 0) {
+        br_rsa_public_key pk = {n, k, e, elen};
+        memcpy(em, sig, k);
+        if (br_rsa_i31_public(em, k, &pk) == 1) {
+            unsigned char *p = want;
+            size_t pad = k - (10 + dlen + olen) - 3;
+            *p++ = 0x00;
+            *p++ = 0x01;
+            memset(p, 0xFF, pad);
+            p += pad;
+            *p++ = 0x00;
+            *p++ = MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED;
+            *p++ = (unsigned char)(8 + olen + dlen);
+            *p++ = MBEDTLS_ASN1_SEQUENCE | MBEDTLS_ASN1_CONSTRUCTED;
+            *p++ = (unsigned char)(4 + olen);
+            *p++ = MBEDTLS_ASN1_OID;
+            *p++ = (unsigned char)olen;
+            memcpy(p, oid, olen);
+            p += olen;
+            *p++ = MBEDTLS_ASN1_NULL;
+            *p++ = 0x00;
+            *p++ = MBEDTLS_ASN1_OCTET_STRING;
+            *p++ = (unsigned char)dlen;
+            memcpy(p, digest, dlen);
+            ret = memcmp(em, want, k) == 0 ? 0 : -1;
+        }
+    }
+    mbedtls_mpi_free(&E);
+    return ret;
+}
+
 /* key.verify(hash, digest, signature, scheme, salt_len, mgf_hash) -> bool.
  * salt_len -1 accepts any PSS salt length. */
 static PyObject *key_verify(KeyObject *k, PyObject *args)
@@ -601,7 +710,10 @@ static PyObject *key_verify(KeyObject *k, PyObject *args)
     if (md_from_name(hash, &md) == 0 && scheme_for_key(k, scheme, mgf, md) == 0) {
         int ret;
         if (scheme == SCHEME_ECDSA) {
-            ret = mbedtls_ecdsa_read_signature(mbedtls_pk_ec(k->pk), dg.buf, dg.len, sig.buf, sig.len);
+            const mbedtls_ecp_keypair *ec = mbedtls_pk_ec(k->pk);
+            ret = mbedtls_ecp_keypair_get_group_id(ec) == MBEDTLS_ECP_DP_SECP256R1
+                      ? p256_verify(ec, dg.buf, dg.len, sig.buf, sig.len)
+                      : mbedtls_ecdsa_read_signature(mbedtls_pk_ec(k->pk), dg.buf, dg.len, sig.buf, sig.len);
         } else {
             mbedtls_rsa_context *rsa = mbedtls_pk_rsa(k->pk);
             mbedtls_md_type_t mgf_md = md;
@@ -614,7 +726,7 @@ static PyObject *key_verify(KeyObject *k, PyObject *args)
                 ret = mbedtls_rsa_rsassa_pss_verify_ext(rsa, md, dg.len, dg.buf, mgf_md,
                                                         salt < 0 ? MBEDTLS_RSA_SALT_LEN_ANY : salt, sig.buf);
             } else {
-                ret = mbedtls_rsa_pkcs1_verify(rsa, md, dg.len, dg.buf, sig.buf);
+                ret = rsa_pkcs1_verify(rsa, md, dg.buf, dg.len, sig.buf, sig.len);
             }
         }
         out = PyBool_FromLong(ret == 0);

@@ -139,6 +139,8 @@ fn known_answer_vectors_pass_inside_the_component() {
         "AES-GCM (gcmEncryptExtIV128.rsp): 7875 vectors",
         "AES-GCM (gcmDecrypt256.rsp): 7875 vectors",
         "P-256 fail 60, P-256 pass 15, P-384 fail 60, P-384 pass 15, P-521 fail 60, P-521 pass 15",
+        "ECDSA edge cases: 22 vectors (secp256r1 fail 9, secp256r1 pass 2, secp384r1 fail 9, secp384r1 pass 2)",
+        "RSA PKCS#1 v1.5 edge cases: 5 vectors (fail 4, pass 1)",
         "x509 (ca.pem): ECPublicKey 256 bits, self-signature verified",
         "x509 (rsa_ca.pem): RSAPublicKey 4096 bits, self-signature verified",
         "all verdicts as expected",
