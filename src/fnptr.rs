@@ -137,15 +137,10 @@ mod tests {
             "CPython's datetime C API capsule (PyDateTime_CAPI.Time_FromTimeAndFold): for \
              extension modules, none of which the runtime links",
         ),
-        (
-            "rsa_decrypt_wrap",
-            "mbedTLS's RSA pk_info table (decrypt_func): pyedge's cryptography facade only \
-             signs and verifies with RSA",
-        ),
-        (
-            "rsa_encrypt_wrap",
-            "mbedTLS's RSA pk_info table (encrypt_func): as decrypt_func",
-        ),
+        // mbedTLS's RSA pk_info table (rsa_encrypt_wrap, rsa_decrypt_wrap: pyedge's
+        // cryptography facade only signs and verifies with RSA, so nothing calls them) was
+        // listed until BearSSL came in: one of its indirect calls has their eight-i32
+        // signature, so the scan can no longer tell them from callable functions.
     ];
 
     #[test]
