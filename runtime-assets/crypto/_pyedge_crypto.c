@@ -710,10 +710,10 @@ static PyObject *key_verify(KeyObject *k, PyObject *args)
     if (md_from_name(hash, &md) == 0 && scheme_for_key(k, scheme, mgf, md) == 0) {
         int ret;
         if (scheme == SCHEME_ECDSA) {
-            const mbedtls_ecp_keypair *ec = mbedtls_pk_ec(k->pk);
+            mbedtls_ecp_keypair *ec = mbedtls_pk_ec(k->pk);
             ret = mbedtls_ecp_keypair_get_group_id(ec) == MBEDTLS_ECP_DP_SECP256R1
                       ? p256_verify(ec, dg.buf, dg.len, sig.buf, sig.len)
-                      : mbedtls_ecdsa_read_signature(mbedtls_pk_ec(k->pk), dg.buf, dg.len, sig.buf, sig.len);
+                      : mbedtls_ecdsa_read_signature(ec, dg.buf, dg.len, sig.buf, sig.len);
         } else {
             mbedtls_rsa_context *rsa = mbedtls_pk_rsa(k->pk);
             mbedtls_md_type_t mgf_md = md;

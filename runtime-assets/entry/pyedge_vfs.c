@@ -564,7 +564,10 @@ static int set_times(struct node *n, __wasi_timestamp_t atim, __wasi_timestamp_t
  * path that is not UTF-8 (Python's surrogateescape gives one for any str holding
  * "\udc80"), Wasmtime refuses to lift it and the whole instance ends ("invalid utf-8
  * sequence"). Such a path never reaches the host: the call fails with EILSEQ (OSError 25),
- * what Wasmtime's preview1 host answers a core module such as CPython's own WASI build. */
+ * what Wasmtime's preview1 host answers a core module such as CPython's own WASI build.
+ * Written out here rather than borrowed: this layer runs beneath the interpreter (no
+ * Python objects, so not PyUnicode_DecodeUTF8), and wasi-libc's mbrtowc follows the
+ * locale, whose C form is byte-based, not UTF-8. */
 static int is_utf8(const char *s) {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
