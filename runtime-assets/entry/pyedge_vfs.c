@@ -85,6 +85,7 @@ static uint32_t tmp_nodes;    /* files and directories under /tmp */
 static uint64_t next_tmp_ino = (uint64_t)1 << 32;
 static int enabled;           /* set once the interpreter has started (pyedge_vfs_enable) */
 static int tmp_full_reported; /* the last ENOSPC came from /tmp: 1 data, 2 nodes (strerror) */
+static int ilseq_reported;    /* the last EILSEQ was a non-UTF-8 path kept from the host */
 
 /* ---- the tree ---- */
 
@@ -606,6 +607,7 @@ static int is_utf8(const char *s) {
         const char *paths_[] = {__VA_ARGS__};                    \
         for (size_t i_ = 0; i_ < sizeof paths_ / sizeof *paths_; i_++) { \
             if (!is_utf8(paths_[i_])) {                          \
+                ilseq_reported = 1;                              \
                 return __WASI_ERRNO_ILSEQ;                       \
             }                                                    \
         }                                                        \
@@ -1367,6 +1369,11 @@ char *__wrap_strerror(int err) {
                          : (char *)"No space left on device (pyedge: the in-memory /tmp holds "
                                    "at most " TMP_MAX_NODES_TEXT " files and directories per "
                                    "instance)";
+    }
+    if (err == EILSEQ && ilseq_reported) {
+        ilseq_reported = 0;
+        return (char *)"Illegal byte sequence (pyedge: the host's file system takes UTF-8 paths "
+                       "only; this path is not UTF-8)";
     }
     return __real_strerror(err);
 }

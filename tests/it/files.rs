@@ -186,6 +186,12 @@ fn a_host_preopen_is_still_seen_beside_the_bundle() {
         assert_eq!(line(&out, "argv-read"), "from the host", "{guest}: {out:?}");
         assert_eq!(line(&out, "non-utf8"), "OSError EILSEQ", "{guest}: {out:?}");
         assert_eq!(
+            line(&out, "non-utf8-message"),
+            "Illegal byte sequence (pyedge: the host's file system takes UTF-8 paths only; \
+             this path is not UTF-8)",
+            "{guest}: {out:?}"
+        );
+        assert_eq!(
             line(&out, "run"),
             "Hello from a data file.",
             "{guest}: {out:?}"
