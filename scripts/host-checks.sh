@@ -93,12 +93,16 @@ check() { # name, expected, actual
         differed[$host]=$((${differed[$host]:-0} + 1))
     else
         echo "FAIL [$host] $1"; echo "     expected: $2"; echo "     actual:   $3"
+        if [ "$phase" == run ]; then # what the last run said, so a failure on CI can be read
+            echo "     last run: exit code $(cat "$out/run.code" 2>/dev/null), its stderr ends:"
+            tail -n 8 "$out/run.stderr" 2>/dev/null | sed 's/^/       | /'
+        fi
         failed[$host]=$((${failed[$host]:-0} + 1))
     fi
 }
 
 # ---- servers: the hosts under test and a loopback origin ----
-server_pid="" origin_pid="" build_pids=()
+phase="" server_pid="" origin_pid="" build_pids=()
 cleanup() {
     local pid
     for pid in "${build_pids[@]}"; do # a build's subshell, then its pyedge
@@ -736,9 +740,11 @@ for role in "${roles[@]}"; do
         stop_host
     done
     echo "==> ${host_name[$role]}: run"
+    phase=run
     for name in "${cli_fixtures[@]}"; do
         "run_${name//-/_}" "$role" "$out/wasm/$name.wasm"
     done
+    phase=""
     seconds[$role]=$((SECONDS - role_started))
 done
 current_role=""
