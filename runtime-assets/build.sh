@@ -535,7 +535,7 @@ write_outputs() {
         --meta "source_date_epoch=$SOURCE_DATE_EPOCH" \
         --meta "wasi_configure_flags=${flags//"$WORK"/$REDACTED_WORK}" \
         --meta "wasi_opt=$WASI_OPT" \
-        --meta "cpython_patches=$(cd "$HERE/patches/cpython" && sha256sum -- *.patch | awk '{printf "%s%s sha256:%s", NR > 1 ? ", " : "", $2, $1}')" \
+        --meta "cpython_patches=$(cd "$HERE/patches/cpython" && sha256sum -- *.patch | awk '{printf "%s%s sha256:%s", (NR > 1 ? ", " : ""), $2, $1}')" \
         --meta "host_python=$("$HOST_PY" -c 'import sys, zlib; print(sys.version.split()[0], "zlib", zlib.ZLIB_RUNTIME_VERSION)')" \
         --input cpython "$CPYTHON_URL" "$CPYTHON_SHA256" \
         --input zlib "$ZLIB_URL" "$ZLIB_SHA256" \
