@@ -2,8 +2,9 @@
 # The test command (README, .ci/run): format check, the host-side Python unit tests of
 # src/python, the Rust test suite (which builds the runtime on a fresh machine), bounded
 # fuzz runs of the input parsers, then the host matrix: the fixture apps under the current
-# and the oldest Wasmtime CLI and under jco (scripts/host-checks.sh), and CPython's own
-# regression tests inside the runtime (scripts/cpython-tests.sh).
+# and the oldest Wasmtime CLI and under jco (scripts/host-checks.sh), CPython's own
+# regression tests inside the runtime (scripts/cpython-tests.sh), and pyedge's WASI numpy
+# with numpy's own tests (scripts/numpy-tests.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
@@ -59,6 +60,11 @@ bash scripts/host-checks.sh
 # collector at threshold 1 and a full collection around every test (issue 19).
 echo "==> CPython's own tests in the runtime (scripts/cpython-tests.sh)"
 bash scripts/cpython-tests.sh
+
+# pyedge's WASI numpy (issue 21): built from the pinned sdist (cached), checked against
+# host numpy, and numpy's own test suites inside python-numpy.wasm.
+echo "==> numpy for WASI: build, smoke against host numpy, numpy's own tests (scripts/numpy-tests.sh)"
+bash scripts/numpy-tests.sh
 
 # The wheel with the test build's profile (its dependencies are already compiled; a
 # release wheel is `bash scripts/wheel.sh`), used as a new user would (scripts/wheel-check.sh).
