@@ -2,12 +2,14 @@
 # Build numpy for wasm32-wasi from its pinned PyPI sdist, as static archives for
 # pyedge's runtime (issue 21), with the runtime's own toolchain and CPython build.
 #
-#   bash runtime-assets/numpy/build.sh --runtime-work DIR --out DIR [--jobs N]
+#   bash runtime-assets/numpy/build.sh --runtime-work DIR --out DIR [--work DIR] [--jobs N] [--check]
 #
 # --runtime-work is the work directory of a finished runtime-assets/build.sh run: its
 # wasi-libc sysroot, its build Python (CPython 3.13, native) and its WASI CPython build
 # are reused, so numpy is compiled against exactly the headers and sysconfig the runtime
-# has. The numpy build lives in DIR/numpy; downloads go to DIR/downloads.
+# has. The numpy build lives in --work (default: the runtime work dir's numpy/); downloads
+# go to the runtime work dir's downloads/. --check then builds again from scratch in
+# <work>-check and fails unless every output is byte-identical.
 #
 # Outputs in --out:
 #   lib/*.a          one archive per numpy extension module (NAME.a, NAME the module's
@@ -30,13 +32,15 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 ASSETS=$(cd "$HERE/.." && pwd -P)
-RUNTIME_WORK="" OUT="" JOBS=2
-usage() { sed -n '2,29p' "$HERE/build.sh" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+RUNTIME_WORK="" OUT="" JOBS=2 W="" CHECK=0
+usage() { sed -n '2,31p' "$HERE/build.sh" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while (($#)); do
     case $1 in
         --runtime-work) RUNTIME_WORK=${2:?}; shift 2 ;;
         --out) OUT=${2:?}; shift 2 ;;
         --jobs) JOBS=${2:?}; shift 2 ;;
+        --work) W=${2:?}; shift 2 ;;
+        --check) CHECK=1; shift ;;
         -h|--help) usage ;;
         *) echo "numpy/build.sh: unknown argument: $1" >&2; usage ;;
     esac
@@ -66,7 +70,9 @@ OUT=$(cd "$OUT" && pwd -P)
 
 PYVER=${CPYTHON_VERSION%.*}
 DL="$RUNTIME_WORK/downloads"
-W="$RUNTIME_WORK/numpy"
+W=${W:-$RUNTIME_WORK/numpy}
+mkdir -p "$W"
+W=$(cd "$W" && pwd -P)
 LOGS="$W/logs"
 NATIVE_PY="$RUNTIME_WORK/build/native/python"
 WASI_BUILD="$RUNTIME_WORK/build/wasi"
@@ -76,8 +82,9 @@ SYSROOT="$W/sysroot"
 SRC="$W/src/numpy-$NUMPY_VERSION"
 BUILD="$W/build"
 TOOLS="$W/tools"
-# The work dir never reaches an output: objects name it /pyedge-work.
-PREFIX_MAPS="-ffile-prefix-map=$RUNTIME_WORK=/pyedge-work"
+# The work dirs never reach an output: objects name them /pyedge-work and
+# /pyedge-numpy-work (clang applies the more specific map where both match).
+PREFIX_MAPS="-ffile-prefix-map=$RUNTIME_WORK=/pyedge-work -ffile-prefix-map=$W=/pyedge-numpy-work"
 HOST_PY=/usr/bin/python3
 [[ -x $HOST_PY ]] || HOST_PY=$(command -v python3) || die "python3 is required"
 mkdir -p "$DL" "$LOGS"
@@ -117,8 +124,27 @@ KEY=$({
     cat "$RUNTIME_WORK"/stamps/{toolchain,native-python,cpython-wasi,zlib}
     dpkg-query -W "clang-$LLVM_MAJOR" "lld-$LLVM_MAJOR" "llvm-$LLVM_MAJOR" 2>/dev/null || true
 } | sha256sum | cut -d' ' -f1)
+# --check: build again from scratch in another work dir and compare every output.
+check_reproducible() {
+    local w2="$W-check" status=0 f
+    log "reproducibility check: building again from scratch in $w2"
+    rm -rf "$w2"
+    bash "$HERE/build.sh" --runtime-work "$RUNTIME_WORK" --work "$w2" --out "$w2/out" --jobs "$JOBS"
+    while read -r f; do
+        if ! cmp -s "$OUT/$f" "$w2/out/$f"; then
+            log "NOT REPRODUCIBLE: $f differs ($OUT/$f, $w2/out/$f)"
+            status=1
+        fi
+    done < <(cd "$OUT" && find . -type f ! -name .key ! -name provenance.json | LC_ALL=C sort)
+    [[ $(cd "$OUT" && find . -type f | wc -l) == $(cd "$w2/out" && find . -type f | wc -l) ]] ||
+        { log "NOT REPRODUCIBLE: the two builds have different files"; status=1; }
+    ((status == 0)) || exit 1
+    log "reproducible: both builds are byte-identical ($(cd "$OUT" && find . -type f | wc -l) files)"
+}
+
 if [[ -f $OUT/.key && $(<"$OUT/.key") == "$KEY" && -f $OUT/provenance.json ]]; then
     log "up to date in $OUT"
+    if ((CHECK)); then check_reproducible; fi
     exit 0
 fi
 T0=$SECONDS
@@ -257,6 +283,20 @@ SITE="$W/install/usr/local/lib/python$PYVER/site-packages"
 cp -r "$SITE" "$STAGE/site-packages"
 find "$STAGE/site-packages" \( -name '*.so' -o -name '*.so.libs' -o -name '__pycache__' \) -prune \
     -exec rm -rf {} +
+# numpy/__config__.py records the compilers' and the build Python's paths (np.show_config):
+# the work dirs are named as in the objects.
+"$HOST_PY" - "$STAGE/site-packages" "$W" "$RUNTIME_WORK" <<'PY'
+import pathlib, sys
+root, numpy_work, runtime_work = sys.argv[1:]
+for path in pathlib.Path(root).rglob("*.py"):
+    text = path.read_text(encoding="utf-8")
+    new = text.replace(numpy_work, "/pyedge-numpy-work").replace(runtime_work, "/pyedge-work")
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+PY
+if grep -rqF -e "$RUNTIME_WORK" -e "$W" "$STAGE/site-packages"; then
+    die "numpy's Python files name a build path: $(grep -rlF -e "$RUNTIME_WORK" -e "$W" "$STAGE/site-packages" | head -3)"
+fi
 : >"$STAGE/modules.tsv"
 while read -r so; do
     rel=${so#"$BUILD"/}
@@ -307,8 +347,8 @@ run_logged "$LOGS/link.log" clang++-"$LLVM_MAJOR" --target=wasm32-wasi --sysroot
     $(find "$WASI_BUILD/Modules" -name '*.a' | LC_ALL=C sort) "$RUNTIME_WORK/deps/lib/libz.a" \
     -lc-printscan-long-double -lwasi-emulated-signal -lwasi-emulated-getpid \
     -lwasi-emulated-process-clocks -ldl -lm -o "$STAGE/python-numpy.wasm"
-if grep -qaF "$RUNTIME_WORK" "$STAGE/python-numpy.wasm" "$STAGE"/lib/*.a; then
-    die "an output contains the build path $RUNTIME_WORK"
+if grep -qaF -e "$RUNTIME_WORK" -e "$W" "$STAGE/python-numpy.wasm" "$STAGE"/lib/*.a; then
+    die "an output contains a build path ($RUNTIME_WORK or $W)"
 fi
 
 log "provenance.json"
@@ -331,3 +371,4 @@ printf '%s\n' "$KEY" >"$STAGE/.key"
 rm -rf "$OUT"
 mv "$STAGE" "$OUT"
 log "built in $((SECONDS - T0))s: $(wc -l <"$OUT/modules.tsv") modules, python-numpy.wasm $(stat -c %s "$OUT/python-numpy.wasm") bytes"
+if ((CHECK)); then check_reproducible; fi
