@@ -80,17 +80,6 @@ mkdir -p "$DL" "$LOGS" "$STAMPS"
 HOST_PY=/usr/bin/python3
 [[ -x $HOST_PY ]] || HOST_PY=$(command -v python3) || die "python3 is required"
 
-# Run a noisy command with its output in a log file; on failure show the tail.
-run_logged() {
-    local logfile=$1; shift
-    printf '+ %s\n' "$*" >>"$logfile"
-    if ! "$@" >>"$logfile" 2>&1; then
-        printf 'build.sh: error: command failed: %s\n--- last lines of %s ---\n' \
-            "$*" "$logfile" >&2
-        tail -n 60 "$logfile" >&2
-        exit 1
-    fi
-}
 
 # ---------------------------------------------------------------- toolchain --
 
@@ -138,23 +127,9 @@ ensure_host_tools() {
     done
 }
 
-# Download into the cache (once) and verify the pinned SHA-256 (always).
-fetch() {
-    local url=$1 sha=$2 file="$DL/${1##*/}"
-    if [[ ! -f $file ]]; then
-        log "downloading $url"
-        curl -fsSL --retry 3 -o "$file.part" "$url" ||
-            die "download failed: $url (a superseded Debian pool file? see pins.env)"
-        mv "$file.part" "$file"
-    fi
-    local got
-    got=$(sha256sum "$file" | cut -d' ' -f1)
-    if [[ $got != "$sha" ]]; then
-        mv "$file" "$file.bad"
-        die "SHA-256 mismatch for $url: expected $sha, got $got (moved to $file.bad)"
-    fi
-    printf '%s\n' "$file"
-}
+SCRIPT=build.sh
+# shellcheck source=common.sh
+source "$HERE/common.sh" # run_logged, fetch
 
 # wasi-libc goes into a private directory, and clang gets a sysroot that holds
 # only it: with a plain --target=wasm32-wasi Debian's clang also searches the

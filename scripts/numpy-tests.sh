@@ -138,6 +138,7 @@ for suite in "${SUITES[@]}"; do
 done
 wait "${pids[@]}"
 
+count() { grep -oE "[0-9]+ $1" <<<"$summary" | cut -d' ' -f1 || true; } # N from "N WORD" in $summary
 status=0
 printf '%-26s %7s %6s %6s %7s %7s %7s %10s %7s\n' suite passed failed errors skipped xfailed xpassed deselected seconds
 for suite in "${SUITES[@]}"; do
@@ -145,7 +146,6 @@ for suite in "${SUITES[@]}"; do
     log="$logs/suites/$name.log"
     read -r code secs <"$log.status"
     summary=$(grep -E '^[0-9]+ [a-z]+.* in [0-9.]+s' "$log" | tail -1 || true)
-    count() { grep -oE "[0-9]+ $1" <<<"$summary" | cut -d' ' -f1 || true; }
     passed=$(count passed) failed=$(count failed) errors=$(count 'errors?') skipped=$(count skipped)
     xfailed=$(count xfailed) xpassed=$(count xpassed) deselected=$(count deselected)
     printf '%-26s %7s %6s %6s %7s %7s %7s %10s %7s\n' "$suite" "${passed:-0}" "${failed:-0}" \

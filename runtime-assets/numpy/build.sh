@@ -89,32 +89,9 @@ HOST_PY=/usr/bin/python3
 [[ -x $HOST_PY ]] || HOST_PY=$(command -v python3) || die "python3 is required"
 mkdir -p "$DL" "$LOGS"
 
-run_logged() {
-    local logfile=$1; shift
-    printf '+ %s\n' "$*" >>"$logfile"
-    if ! "$@" >>"$logfile" 2>&1; then
-        printf 'numpy/build.sh: error: command failed: %s\n--- last lines of %s ---\n' \
-            "$*" "$logfile" >&2
-        tail -n 60 "$logfile" >&2
-        exit 1
-    fi
-}
-
-fetch() {
-    local url=$1 sha=$2 file="$DL/${1##*/}"
-    if [[ ! -f $file ]]; then
-        log "downloading $url"
-        curl -fsSL --retry 3 -o "$file.part" "$url" || die "download failed: $url"
-        mv "$file.part" "$file"
-    fi
-    local got
-    got=$(sha256sum "$file" | cut -d' ' -f1)
-    if [[ $got != "$sha" ]]; then
-        mv "$file" "$file.bad"
-        die "SHA-256 mismatch for $url: expected $sha, got $got (moved to $file.bad)"
-    fi
-    printf '%s\n' "$file"
-}
+SCRIPT=numpy/build.sh
+# shellcheck source=../common.sh
+source "$ASSETS/common.sh" # run_logged, fetch
 
 # Everything the outputs depend on: this script, the pins, the patches, the C stubs, and
 # the runtime stages numpy is compiled against.

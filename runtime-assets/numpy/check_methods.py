@@ -87,14 +87,13 @@ def main():
                 break
     bad = []
     for p, m in entries:
-        text = texts[p]
-        if True:
-            have = arity.get(m["func"])
-            want = needed(m["flags"])
-            if have is not None and have < want:
-                line = text.count("\n", 0, m.start()) + 1
-                bad.append(f"{p.relative_to(root)}:{line}: {m['name']} -> {m['func']} takes "
-                           f"{have} parameters, {' | '.join(f.strip() for f in m['flags'].split('|'))} passes {want}")
+        have = arity.get(m["func"])
+        want = needed(m["flags"])
+        if have is not None and have < want:
+            line = texts[p].count("\n", 0, m.start()) + 1
+            flags = " | ".join(f.strip() for f in m["flags"].split("|"))
+            bad.append(f"{p.relative_to(root)}:{line}: {m['name']} -> {m['func']} takes "
+                       f"{have} parameters, {flags} passes {want}")
     for p, m in getsets:
         # Entries of other tables match too ({"name", T_OBJECT, offsetof(...)}, a method
         # entry's flags): their second and third items are no function defined here.
