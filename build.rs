@@ -19,6 +19,11 @@ const REQUIRED: &[&str] = &[
     "provenance.json",
     "python-cli.prune.json",
     "python-http.prune.json",
+    "python-cli-numpy.wasm",
+    "python-http-numpy.wasm",
+    "python-cli-numpy.prune.json",
+    "python-http-numpy.prune.json",
+    "numpy-site.zip",
 ];
 
 fn main() {

@@ -3,6 +3,10 @@
 
   pack.py stdlib-zip LIBDIR OUT.zip [--redact OLD=NEW ...]
       Zip the installed pure-Python standard library byte-reproducibly.
+  pack.py site-zip SITE OUT.zip --package NAME [--package NAME ...]
+      Zip the Python files of installed packages (no tests, stubs or build tools)
+      byte-reproducibly: numpy's Python part, which pyedge bundles beside the
+      numpy runtime variant.
   pack.py wasm-exports MODULE.wasm [--require NAME[:KIND] ...]
       List a core module's exports; fail if a required one is missing.
   pack.py prune-table MODULE.wasm MODULE.map OUT.json
@@ -68,8 +72,14 @@ def stdlib_zip(args):
     if not any(rel == "os.py" for rel, _ in files):
         sys.exit(f"pack.py: {args.libdir} does not look like a stdlib (no os.py)")
 
+    _write_zip(files, args.out, redact)
+
+
+def _write_zip(files, out, redact=()):
+    """Zip [(name, path)] into `out` with fixed metadata, refusing any `redact` string
+    left in a file."""
     leaks = []
-    tmp = args.out + ".tmp"
+    tmp = out + ".tmp"
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED,
                          compresslevel=9) as zf:
         for rel, full in files:
@@ -90,8 +100,31 @@ def stdlib_zip(args):
     if leaks:
         os.unlink(tmp)
         sys.exit("pack.py: build paths remain in: " + ", ".join(leaks))
-    os.replace(tmp, args.out)
+    os.replace(tmp, out)
     print(f"{len(files)} files", file=sys.stderr)
+
+
+# Parts of an installed numpy that an app at the edge never imports: test suites and
+# their helpers, the f2py compiler front end and the PyInstaller hook (build tools), and
+# anything that is not Python source (C headers, .pyi stubs, .pxd, pkg-config files).
+SITE_EXCLUDED_DIRS = {"tests", "__pycache__", "f2py", "_pyinstaller"}
+SITE_EXCLUDED_FILES = {"conftest.py"}
+
+
+def site_zip(args):
+    files = []
+    for package in args.package:
+        top = os.path.join(args.site, package)
+        if not os.path.isfile(os.path.join(top, "__init__.py")):
+            sys.exit(f"pack.py: {args.site} holds no package {package}")
+        for root, dirs, names in os.walk(top):
+            dirs[:] = sorted(d for d in dirs if d not in SITE_EXCLUDED_DIRS)
+            for name in names:
+                if name.endswith(".py") and name not in SITE_EXCLUDED_FILES:
+                    full = os.path.join(root, name)
+                    files.append((os.path.relpath(full, args.site).replace(os.sep, "/"), full))
+    files.sort()
+    _write_zip(files, args.out)
 
 
 # --- a minimal wasm reader: enough to list a core module's exports ---------
@@ -380,6 +413,12 @@ def main():
     z.add_argument("out")
     z.add_argument("--redact", action="append", default=[])
     z.set_defaults(func=stdlib_zip)
+
+    s = sub.add_parser("site-zip")
+    s.add_argument("site")
+    s.add_argument("out")
+    s.add_argument("--package", action="append", required=True)
+    s.set_defaults(func=site_zip)
 
     w = sub.add_parser("wasm-exports")
     w.add_argument("module")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pyedge's WASI numpy (issue 21), built and checked: runtime-assets/numpy/build.sh compiles
 # numpy from its pinned sdist against the runtime's CPython build (cached in
-# $(pyedge_cache_dir)/numpy, keyed by its inputs), then fixtures/numpy-smoke/smoke.py runs
+# the runtime's work dir, keyed by its inputs), then fixtures/numpy-smoke/smoke.py runs
 # under python-numpy.wasm in the pinned Wasmtime CLI and under the host's numpy of the
 # same version (the PyPI wheel, hash-checked, on the runtime's native build Python 3.13),
 # and fixtures/numpy-smoke/compare.py compares the two outputs number by number. Then
@@ -27,27 +27,15 @@ cache="$(pyedge_cache_dir)"
 work="$cache/runtime/work"
 [ -f "$work/stamps/cpython-wasi" ] ||
     { echo "numpy-tests: no runtime build in $work: run cargo build first" >&2; exit 1; }
-out="$cache/numpy/wasi"
+# The runtime build (runtime-assets/build.sh) built numpy into $work/numpy-out already; this
+# finds it up to date, or builds it there.
+out="$work/numpy-out"
 bash runtime-assets/numpy/build.sh --runtime-work "$work" --out "$out" --jobs "$(nproc)"
 
-# The host's numpy: the same release's wheel for CPython 3.13 on x86-64 (from PyPI,
-# SHA-256 pinned), unpacked; the runtime's native build Python imports it.
+# The host's numpy: the same release's wheel for CPython 3.13 on x86-64 (scripts/tools.sh);
+# the runtime's native build Python imports it.
 source runtime-assets/numpy/pins.env
-HOST_WHEEL_URL=https://files.pythonhosted.org/packages/40/d6/68dd5a83914bbcaf32b3165993f7955979916708cb0156d1e28231e18803/numpy-2.5.5-cp313-cp313-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
-HOST_WHEEL_SHA256=824025655df929268bfe6b47ed91a00d14209a6f760847cf150be446829e1ce4
-host_numpy="$cache/tools/numpy-host-${HOST_WHEEL_SHA256:0:12}"
-if [ ! -f "$host_numpy/numpy/__init__.py" ]; then
-    echo "==> host numpy $NUMPY_VERSION from PyPI into $host_numpy" >&2
-    rm -rf "$host_numpy.partial" && mkdir -p "$host_numpy.partial"
-    curl -fsSL --retry 3 -o "$host_numpy.partial/numpy.whl" "$HOST_WHEEL_URL"
-    echo "$HOST_WHEEL_SHA256  $host_numpy.partial/numpy.whl" | sha256sum -c --quiet
-    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
-        "$host_numpy.partial/numpy.whl" "$host_numpy.partial"
-    rm "$host_numpy.partial/numpy.whl"
-    rm -rf "$host_numpy" && mv "$host_numpy.partial" "$host_numpy"
-fi
-grep -q "^Version: $NUMPY_VERSION\$" "$host_numpy"/numpy-*.dist-info/METADATA ||
-    { echo "numpy-tests: the host wheel is not numpy $NUMPY_VERSION (see runtime-assets/numpy/pins.env)" >&2; exit 1; }
+host_numpy="$(ensure_host_numpy)"
 
 wasmtime="${PYEDGE_WASMTIME_CLI:-$(ensure_wasmtime_cli)}"
 logs=target/numpy-tests

@@ -44,6 +44,15 @@ PYEDGE_TEST_PYTHON="$(ensure_pytest)"
 export PYEDGE_TEST_PYTHON
 "$PYEDGE_TEST_PYTHON" -m pytest -q -p no:cacheprovider src/python/tests
 
+# The numpy fixtures' tests (tests/it/numpy_apps.rs) compute every answer again with the
+# host's numpy of the same release, on the runtime's native build Python 3.13 (built with
+# the runtime by `cargo clippy` above).
+echo "==> host numpy for the numpy fixtures' tests"
+PYEDGE_TEST_HOST_NUMPY="$(ensure_host_numpy)"
+PYEDGE_TEST_PYTHON313="$(pyedge_cache_dir)/runtime/work/build/native/python"
+export PYEDGE_TEST_HOST_NUMPY PYEDGE_TEST_PYTHON313
+"$PYEDGE_TEST_PYTHON313" -c 'import sys; assert sys.version_info[:2] == (3, 13), sys.version'
+
 echo "==> cargo test"
 cargo test --no-fail-fast
 

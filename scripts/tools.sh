@@ -90,6 +90,34 @@ ensure_pytest() {
 
 # Print the path of the pinned cargo subcommand NAME at VERSION, building it from
 # crates.io into the cache dir on first use (`cargo install --locked`).
+# numpy for the host, to check pyedge's WASI numpy against (scripts/numpy-tests.sh, the
+# numpy fixtures' tests): the PyPI wheel of the release runtime-assets/numpy/pins.env
+# builds, for CPython 3.13 on x86-64 (SHA-256 pinned), unpacked. The runtime's native build
+# Python ($(pyedge_cache_dir)/runtime/work/build/native/python) imports it. Prints the dir.
+HOST_NUMPY_WHEEL_URL=https://files.pythonhosted.org/packages/40/d6/68dd5a83914bbcaf32b3165993f7955979916708cb0156d1e28231e18803/numpy-2.5.5-cp313-cp313-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
+HOST_NUMPY_WHEEL_SHA256=824025655df929268bfe6b47ed91a00d14209a6f760847cf150be446829e1ce4
+ensure_host_numpy() {
+    local root dir version
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    version=$(sed -n 's/^NUMPY_VERSION=//p' "$root/runtime-assets/numpy/pins.env")
+    dir="$(pyedge_cache_dir)/tools/numpy-host-${HOST_NUMPY_WHEEL_SHA256:0:12}"
+    if [ ! -f "$dir/numpy/__init__.py" ]; then
+        echo "==> host numpy $version from PyPI into $dir" >&2
+        rm -rf "$dir.partial" && mkdir -p "$dir.partial"
+        curl -fsSL --retry 3 -o "$dir.partial/numpy.whl" "$HOST_NUMPY_WHEEL_URL" >&2
+        echo "$HOST_NUMPY_WHEEL_SHA256  $dir.partial/numpy.whl" | sha256sum -c --quiet >&2
+        python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+            "$dir.partial/numpy.whl" "$dir.partial"
+        rm "$dir.partial/numpy.whl"
+        rm -rf "$dir" && mv "$dir.partial" "$dir"
+    fi
+    grep -q "^Version: $version\$" "$dir"/numpy-*.dist-info/METADATA || {
+        echo "the host numpy wheel is not numpy $version (runtime-assets/numpy/pins.env): update HOST_NUMPY_WHEEL_* in scripts/tools.sh" >&2
+        return 1
+    }
+    echo "$dir"
+}
+
 ensure_cargo_tool() {
     local name="$1" version="$2" dir
     dir="$(pyedge_cache_dir)/tools/$name-$version"

@@ -90,7 +90,8 @@ pub fn collect_bundle(
         add_file(&mut zip, &format!("{SDK_ROOT}/{rel}"), source.as_bytes())?;
     }
     copy_stdlib(&mut zip, stdlib)?;
-    let cfg = boot_config(app, world, &stdlib.left_out);
+    let numpy = deps.iter().any(|dep| dep.name == "numpy");
+    let cfg = boot_config(app, world, &stdlib.left_out, numpy);
     add_file(&mut zip, "pyedge.cfg", cfg.as_bytes())?;
     let zip = zip.finish()?.into_inner();
 
@@ -123,6 +124,37 @@ fn check_origin_configured(app: &AppConfig, rel: &str, data: &[u8]) -> Result<()
         .into());
     }
     Ok(())
+}
+
+/// numpy's Python part from pyedge's WASI build ([`runtime::NUMPY_SITE_ZIP`]), as a
+/// dependency installed into site-packages, with the `.dist-info` an installer would
+/// write (so `importlib.metadata.version("numpy")` answers).
+pub fn numpy_files() -> Result<DependencyFiles> {
+    let version = crate::deps::substitute::NUMPY_VERSION;
+    let mut zip = ZipArchive::new(Cursor::new(runtime::NUMPY_SITE_ZIP))
+        .context("the runtime's numpy-site.zip is corrupt")?;
+    let mut files = Vec::with_capacity(zip.len() + 2);
+    for index in 0..zip.len() {
+        let mut entry = zip.by_index(index)?;
+        let mut data = Vec::with_capacity(entry.size() as usize);
+        std::io::Read::read_to_end(&mut entry, &mut data)?;
+        files.push((entry.name().to_string(), data));
+    }
+    let info = format!("numpy-{version}.dist-info");
+    files.push((
+        format!("{info}/METADATA"),
+        format!(
+            "Metadata-Version: 2.1\nName: numpy\nVersion: {version}\nSummary: numpy, \
+             built for wasm32-wasi by pyedge from its sdist\n"
+        )
+        .into_bytes(),
+    ));
+    files.push((format!("{info}/INSTALLER"), b"pyedge\n".to_vec()));
+    Ok(DependencyFiles {
+        name: "numpy".into(),
+        version: version.into(),
+        files,
+    })
 }
 
 /// pyedge's own Python for this app: `pyedge`, `spin_sdk` and `ssl` always, and the
@@ -163,7 +195,7 @@ fn measure_parts(bundle: &mut Bundle, owners: &BTreeMap<String, String>) -> Resu
 }
 
 /// `key=value` lines read by the boot module.
-fn boot_config(app: &AppConfig, world: &str, left_out: &[String]) -> String {
+fn boot_config(app: &AppConfig, world: &str, left_out: &[String], numpy: bool) -> String {
     let mut cfg = format!(
         "entry={}\nentry_path={APP_ROOT}/{}\nworld={}\nroots={APP_ROOT}:{SITE_ROOT}:{SDK_ROOT}:{STDLIB_ROOT}\nleft_out={}\n",
         app.entry_module,
@@ -181,6 +213,10 @@ fn boot_config(app: &AppConfig, world: &str, left_out: &[String]) -> String {
     ));
     if app.log_format == crate::config::LogFormat::Json {
         cfg.push_str("log_format=json\n");
+    }
+    if numpy {
+        // The boot module reseeds numpy's generators seeded at build time (boot.py).
+        cfg.push_str("numpy=1\n");
     }
     if let Some(origin) = &app.origin {
         cfg.push_str(&format!("origin={origin}\n"));

@@ -26,19 +26,28 @@ impl World {
     }
 
     /// Which functions and data of [`World::runtime`] belong to its optional modules.
-    pub fn prune_table(self) -> anyhow::Result<crate::prune::PruneTable> {
-        let json = match self {
-            World::Cli => crate::runtime::CLI_PRUNE,
-            World::Http => crate::runtime::HTTP_PRUNE,
+    pub fn prune_table(self, numpy: bool) -> anyhow::Result<crate::prune::PruneTable> {
+        use crate::runtime::{CLI_NUMPY_PRUNE, CLI_PRUNE, HTTP_NUMPY_PRUNE, HTTP_PRUNE};
+        let json = match (self, numpy) {
+            (World::Cli, false) => CLI_PRUNE,
+            (World::Http, false) => HTTP_PRUNE,
+            (World::Cli, true) => CLI_NUMPY_PRUNE,
+            (World::Http, true) => HTTP_NUMPY_PRUNE,
         };
-        crate::prune::PruneTable::parse(json, self.runtime())
+        crate::prune::PruneTable::parse(json, self.runtime(numpy))
     }
 
-    /// The runtime module linked for this world.
-    pub fn runtime(self) -> &'static [u8] {
-        match self {
-            World::Cli => crate::runtime::PYTHON_CLI_WASM,
-            World::Http => crate::runtime::PYTHON_HTTP_WASM,
+    /// The runtime module linked for this world: with numpy's extension modules built in
+    /// when `numpy` (an app that imports numpy), else the one without.
+    pub fn runtime(self, numpy: bool) -> &'static [u8] {
+        use crate::runtime::{
+            PYTHON_CLI_NUMPY_WASM, PYTHON_CLI_WASM, PYTHON_HTTP_NUMPY_WASM, PYTHON_HTTP_WASM,
+        };
+        match (self, numpy) {
+            (World::Cli, false) => PYTHON_CLI_WASM,
+            (World::Http, false) => PYTHON_HTTP_WASM,
+            (World::Cli, true) => PYTHON_CLI_NUMPY_WASM,
+            (World::Http, true) => PYTHON_HTTP_NUMPY_WASM,
         }
     }
 }

@@ -204,7 +204,7 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         .into());
     }
     let app_files = reporter.stage("select files", || select_app_files(&app))?;
-    let (deps, substituted, notes) = reporter.stage("dependencies", || {
+    let (mut deps, substituted, notes) = reporter.stage("dependencies", || {
         install_dependencies(&DepsOptions {
             project: project.clone(),
             ..opts.deps.clone()
@@ -220,13 +220,28 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         }
         .into());
     }
-    let prune_table = world.prune_table()?;
-    let (sdk, stdlib, named) = reporter.stage("plan stdlib", || {
+    let (sdk, stdlib, named, numpy, prune_table) = reporter.stage("plan stdlib", || {
         let mut roots = ImportRoots::new();
         let mut named = ImportsNamed::default();
         for (rel, data) in &app_files.files {
             roots.scan_into(rel, data, &mut named.by_app);
         }
+        // pyedge's WASI numpy goes in where the app imports numpy or requires it (the
+        // resolver substituted it, so it has no files yet): its Python part as a
+        // dependency, and the runtime variant with its extension modules. numpy's C code
+        // imports `datetime` (PyDateTime_IMPORT) and `pickle`, which no Python import of
+        // numpy's shows, so they are roots too. Every other app gets the runtime without
+        // numpy, as before it existed.
+        let numpy = roots.imports_package("numpy") || deps.iter().any(|dep| dep.name == "numpy");
+        if numpy {
+            deps.retain(|dep| dep.name != "numpy");
+            deps.push(crate::bundle::numpy_files()?);
+            roots.scan(
+                "numpy/<C extension modules>.py",
+                b"import datetime\nimport pickle\n",
+            );
+        }
+        let prune_table = world.prune_table(numpy)?;
         // pyedge's `cryptography` goes in where the app's own code imports it or the
         // resolver substituted it (a dependency with no files), as pip would install it:
         // PyJWT without its `crypto` extra tries `import cryptography` in a try block and
@@ -266,10 +281,16 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         if has_file("httpx/_transports/default.py") {
             sdk.push(runtime::HTTPX_HOST_FILE);
         }
-        anyhow::Ok((sdk, plan, named))
+        anyhow::Ok((sdk, plan, named, numpy, prune_table))
     })?;
     if app.preimport == crate::config::Preimport::Reachable {
         app.preimport_names = preimport_names(&named, &app_files.files, &deps, &sdk, &stdlib);
+        if numpy {
+            app.preimport_names
+                .extend(numpy_subpackages_used(&app_files.files));
+            app.preimport_names.sort();
+            app.preimport_names.dedup();
+        }
     }
     let bundle = reporter.stage("bundle", || {
         collect_bundle(&app, &app_files, &deps, &sdk, &stdlib, world.name())
@@ -288,13 +309,14 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
     // segments of the module.
     let (core, layout, snapshot_cached, facts) = if opts.snapshot {
         let (writes, layout) =
-            reporter.stage("embed", || memory_writes(world.runtime(), &inputs))?;
+            reporter.stage("embed", || memory_writes(world.runtime(numpy), &inputs))?;
         let (core, facts, cached) = reporter.stage("pre-initialize", || {
-            snapshot::snapshot_module_cached(world.runtime(), &writes)
+            snapshot::snapshot_module_cached(world.runtime(numpy), &writes)
         })?;
         (core, layout, cached, facts)
     } else {
-        let (core, layout) = reporter.stage("embed", || embed_bundle(world.runtime(), &inputs))?;
+        let (core, layout) =
+            reporter.stage("embed", || embed_bundle(world.runtime(numpy), &inputs))?;
         (core, layout, false, snapshot::InitFacts::default())
     };
     // Without a snapshot the app is imported at run time only: say what was asked for.
@@ -521,6 +543,40 @@ fn preimport_names(
         .collect()
 }
 
+/// numpy's subpackages that `import numpy` leaves to its module `__getattr__` (imported on
+/// first use) and that the app uses as attributes (`np.random.default_rng()`,
+/// `numpy.fft.rfft`): they go into the snapshot too, so no request imports them. An
+/// import statement naming one (`import numpy.fft`) is preimported like any other.
+fn numpy_subpackages_used(app_files: &[(String, Vec<u8>)]) -> Vec<String> {
+    const LAZY: &[&str] = &["random", "fft", "linalg", "polynomial", "ma"];
+    let mut used = BTreeSet::new();
+    for (_, data) in app_files.iter().filter(|(rel, _)| rel.ends_with(".py")) {
+        let source = String::from_utf8_lossy(data);
+        let mut aliases = vec!["numpy".to_string()];
+        for line in source.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let ["import", "numpy", "as", alias, ..] = words.as_slice() {
+                aliases.push(alias.trim_end_matches([';', ',']).to_string());
+            }
+        }
+        for alias in &aliases {
+            for sub in LAZY {
+                let needle = format!("{alias}.{sub}");
+                let found = source.match_indices(&needle).any(|(at, _)| {
+                    let before = source[..at].chars().next_back();
+                    let after = source[at + needle.len()..].chars().next();
+                    !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                        && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                });
+                if found {
+                    used.insert(format!("numpy.{sub}"));
+                }
+            }
+        }
+    }
+    used.into_iter().collect()
+}
+
 fn read_entry(app: &AppConfig) -> Result<String> {
     let path = app.app_dir.join(&app.entry_path);
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -695,4 +751,24 @@ fn precompiled_path(output: &Path) -> Result<PathBuf> {
         .into());
     }
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numpy_subpackages_used;
+
+    #[test]
+    fn numpy_subpackages_used_as_attributes_are_found_by_alias() {
+        let app = |source: &str| vec![("app.py".to_string(), source.as_bytes().to_vec())];
+        let found = numpy_subpackages_used(&app(
+            "import numpy as np\nrng = np.random.default_rng()\nx = np.fft.rfft(v)\n",
+        ));
+        assert_eq!(found, ["numpy.fft", "numpy.random"]);
+        // The full name works too; a longer name or another object's attribute does not.
+        let found = numpy_subpackages_used(&app(
+            "import numpy\nimport numpy as np\nnumpy.linalg.solve(a, b)\nnp.randomize()\nself.np.ma.x\n",
+        ));
+        assert_eq!(found, ["numpy.linalg"]);
+        assert!(numpy_subpackages_used(&app("import numpy as np\nnp.array([1])\n")).is_empty());
+    }
 }

@@ -21,6 +21,36 @@ pub static HTTP_PRUNE: &str = include_str!(concat!(
     "/python-http.prune.json"
 ));
 
+/// The CLI runtime with numpy's extension modules built in (issue 21): for apps that
+/// import numpy. Every other app gets [`PYTHON_CLI_WASM`], which has none of numpy.
+pub static PYTHON_CLI_NUMPY_WASM: &[u8] = include_bytes!(concat!(
+    env!("PYEDGE_RUNTIME_DIR"),
+    "/python-cli-numpy.wasm"
+));
+
+/// The HTTP runtime with numpy's extension modules built in.
+pub static PYTHON_HTTP_NUMPY_WASM: &[u8] = include_bytes!(concat!(
+    env!("PYEDGE_RUNTIME_DIR"),
+    "/python-http-numpy.wasm"
+));
+
+/// The prune table of [`PYTHON_CLI_NUMPY_WASM`].
+pub static CLI_NUMPY_PRUNE: &str = include_str!(concat!(
+    env!("PYEDGE_RUNTIME_DIR"),
+    "/python-cli-numpy.prune.json"
+));
+
+/// The prune table of [`PYTHON_HTTP_NUMPY_WASM`].
+pub static HTTP_NUMPY_PRUNE: &str = include_str!(concat!(
+    env!("PYEDGE_RUNTIME_DIR"),
+    "/python-http-numpy.prune.json"
+));
+
+/// numpy's Python part, as the numpy build installed it (without its tests, stubs and
+/// f2py): bundled into apps that import numpy, under site-packages.
+pub static NUMPY_SITE_ZIP: &[u8] =
+    include_bytes!(concat!(env!("PYEDGE_RUNTIME_DIR"), "/numpy-site.zip"));
+
 /// The pure-Python standard library of the same build.
 pub static STDLIB_ZIP: &[u8] = include_bytes!(concat!(env!("PYEDGE_RUNTIME_DIR"), "/stdlib.zip"));
 

@@ -112,15 +112,18 @@ pub(crate) fn function_bodies(core: &[u8]) -> Result<(u32, Vec<Range<usize>>)> {
 
 /// The prune table of the runtime `core` was made from, and the shift from its function
 /// indices to `core`'s (the build may turn imported functions into defined ones). The
-/// two runtimes have different function counts, which is what tells them apart.
+/// four runtimes have different function counts, which is what tells them apart.
 fn runtime_table(core_imported: u32, core_defined: usize) -> Option<(PruneTable, i64)> {
-    [World::Http, World::Cli].into_iter().find_map(|world| {
-        let (imported, bodies) = function_bodies(world.runtime()).ok()?;
+    let runtimes = [World::Http, World::Cli]
+        .into_iter()
+        .flat_map(|world| [(world, false), (world, true)]);
+    runtimes.into_iter().find_map(|(world, numpy)| {
+        let (imported, bodies) = function_bodies(world.runtime(numpy)).ok()?;
         // `runtime-config = "none"` moves the config imports to the end as defined
         // functions (src/runtime_config.rs): the total stays, the defined ones shift down.
         let same_total = imported as usize + bodies.len() == core_imported as usize + core_defined;
         (same_total && core_imported <= imported).then_some(())?;
-        let table = world.prune_table().ok()?;
+        let table = world.prune_table(numpy).ok()?;
         Some((table, core_imported as i64 - imported as i64))
     })
 }

@@ -28,4 +28,8 @@ void pyedge_vfs_enable(void);
  * starts. Returns 0, or -1 on failure. */
 int pyedge_register_world_modules(void);
 
+/* Defined (weak, empty) in pyedge_entry.c; a runtime variant's generated file overrides
+ * it to register more builtin modules (numpy's). Returns 0, or -1 on failure. */
+int pyedge_register_extra_modules(void);
+
 #endif

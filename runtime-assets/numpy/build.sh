@@ -13,7 +13,9 @@
 #
 # Outputs in --out:
 #   lib/*.a          one archive per numpy extension module (NAME.a, NAME the module's
-#                    dotted name) and the static libraries they share (lib*.a)
+#                    dotted name) and the static libraries they share (lib*.a), plus
+#                    what a program linking them also needs: libc++.a and libc++abi.a
+#                    (Debian's, see pins.env) and libpyedge_cxx.a (cxx_no_exceptions.c)
 #   modules.tsv      dotted name, init function, archives (space-separated, lib/-relative)
 #   site-packages/   numpy's Python part as `meson install` lays it out (tests included;
 #                    no native files)
@@ -295,6 +297,14 @@ while read -r so; do
 done < <(find "$BUILD/numpy" -name "*.cpython-*-wasm32-wasi.so" | LC_ALL=C sort)
 [[ -s $STAGE/modules.tsv ]] || die "no extension modules were built"
 
+# What every program linking the modules needs besides: the C++ runtime, and pyedge's
+# answer to a C++ throw (cxx_no_exceptions.c). runtime-assets/build.sh links them too.
+CC_WASM=(clang-"$LLVM_MAJOR" --target=wasm32-wasi --sysroot="$SYSROOT" $PREFIX_MAPS)
+cp "$LLVM_CXX"/lib/wasm32-wasi/libc++.a "$LLVM_CXX"/lib/wasm32-wasi/libc++abi.a "$STAGE/lib/"
+run_logged "$LOGS/link.log" "${CC_WASM[@]}" -O2 -Wall -Werror -c "$HERE/cxx_no_exceptions.c" \
+    -o "$W/cxx_no_exceptions.o"
+"llvm-ar-$LLVM_MAJOR" rcsD "$STAGE/lib/libpyedge_cxx.a" "$W/cxx_no_exceptions.o"
+
 # The test interpreter: CPython's main with every numpy module in the inittab.
 log "linking python-numpy.wasm"
 INIT_C="$W/python_numpy_main.c"
@@ -308,10 +318,7 @@ INIT_C="$W/python_numpy_main.c"
     echo '    return Py_BytesMain(argc, argv);'
     echo '}'
 } >"$INIT_C"
-CC_WASM=(clang-"$LLVM_MAJOR" --target=wasm32-wasi --sysroot="$SYSROOT" $PREFIX_MAPS)
 run_logged "$LOGS/link.log" "${CC_WASM[@]}" -O2 -I"$PY_INCLUDE" -c "$INIT_C" -o "$W/python_numpy_main.o"
-run_logged "$LOGS/link.log" "${CC_WASM[@]}" -O2 -Wall -Werror -c "$HERE/cxx_no_exceptions.c" \
-    -o "$W/cxx_no_exceptions.o"
 libs=()
 while read -r a; do libs+=("$STAGE/lib/$a"); done < <(cut -f3 "$STAGE/modules.tsv" | tr ' ' '\n' |
     awk '!seen[$0]++')
@@ -319,7 +326,7 @@ while read -r a; do libs+=("$STAGE/lib/$a"); done < <(cut -f3 "$STAGE/modules.ts
 # library; C++ runtime last.
 run_logged "$LOGS/link.log" clang++-"$LLVM_MAJOR" --target=wasm32-wasi --sysroot="$SYSROOT" -O2 \
     -Wl,-z,stack-size=8388608 -Wl,--stack-first -Wl,--fatal-warnings \
-    "$W/python_numpy_main.o" "$W/cxx_no_exceptions.o" "${libs[@]}" \
+    "$W/python_numpy_main.o" "${libs[@]}" "$STAGE/lib/libpyedge_cxx.a" \
     "$WASI_INSTALL/usr/local/lib/libpython$PYVER.a" \
     $(find "$WASI_BUILD/Modules" -name '*.a' | LC_ALL=C sort) "$RUNTIME_WORK/deps/lib/libz.a" \
     -lc-printscan-long-double -lwasi-emulated-signal -lwasi-emulated-getpid \

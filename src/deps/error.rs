@@ -239,6 +239,21 @@ pub enum DepsError {
         /// The package.
         package: String,
     },
+    /// A package locked as pyedge's own build at a version this pyedge does not build.
+    #[error(
+        "{lock}: `{package}` is locked at {locked}, but this pyedge builds {package} {have}; \
+         run `pyedge lock` again"
+    )]
+    LockedOtherBuild {
+        /// The lock file's name.
+        lock: &'static str,
+        /// The package.
+        package: String,
+        /// The version in the lock.
+        locked: String,
+        /// The version pyedge has.
+        have: &'static str,
+    },
     /// An sdist built again to another wheel than the lock recorded.
     #[error(
         "{lock}: the wheel built pure from {sdist} has sha256 {actual}, the lock says {expected}; \

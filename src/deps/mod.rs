@@ -387,6 +387,15 @@ fn locked_substitute(locked: &LockedSubstitute) -> Result<Outcome> {
         package: locked.name.clone(),
     };
     let substitute = substitute::substitute_for(&locked.name).ok_or_else(invalid)?;
+    if substitute.only_version && locked.version != substitute.version {
+        return Err(DepsError::LockedOtherBuild {
+            lock: lock::LOCK_FILE,
+            package: locked.name.clone(),
+            locked: locked.version.clone(),
+            have: substitute.version,
+        }
+        .into());
+    }
     Ok(Outcome {
         name: PackageName::from_str(&locked.name).map_err(|_| invalid())?,
         version: pep440_rs::Version::from_str(&locked.version).map_err(|_| invalid())?,

@@ -337,10 +337,14 @@ impl<'a> Provider<'a> {
         }
         let mut listing = Listing::new();
         let substitute = substitute_for(name.as_ref());
-        let files = match self.sources.files(name) {
-            // A substitute is never downloaded: a source that does not list it is fine.
-            Err(_) if substitute.is_some() => Vec::new(),
-            files => files?,
+        let files = match substitute {
+            // pyedge's own build is the one version there is: the index has nothing to add.
+            Some(s) if s.only_version => Vec::new(),
+            _ => match self.sources.files(name) {
+                // A substitute is never downloaded: a source that does not list it is fine.
+                Err(_) if substitute.is_some() => Vec::new(),
+                files => files?,
+            },
         };
         for file in files {
             let version = match WheelFilename::parse(&file.filename) {
@@ -353,8 +357,9 @@ impl<'a> Provider<'a> {
             }
         }
         if let (true, Some(substitute)) = (listing.is_empty(), substitute) {
-            // No source lists it (offline, --find-links only, a private index): the
-            // version pyedge's own build reports. It has no files to look at.
+            // No source lists it (offline, --find-links only, a private index), or it is
+            // pyedge's build of the package: the version that build reports. It has no
+            // files to look at.
             let version = Version::from_str(substitute.version).expect("a valid version");
             listing.insert(version, Vec::new());
         }
@@ -1040,7 +1045,10 @@ impl<'a> Provider<'a> {
         match err {
             PubGrubError::NoSolution(mut tree) => {
                 tree.collapse_no_versions();
-                let report = DefaultStringReporter::report(&tree);
+                let mut report = DefaultStringReporter::report(&tree);
+                if let Some(note) = super::substitute::only_version_note(&report) {
+                    report = format!("{report}\n{note}");
+                }
                 DepsError::Unresolvable {
                     root: self.root.to_string(),
                     report,

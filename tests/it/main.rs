@@ -22,6 +22,7 @@ mod init;
 mod json_logs;
 mod jwt_gateway;
 mod messages;
+mod numpy_apps;
 mod oci;
 mod outbound_clients;
 mod output;

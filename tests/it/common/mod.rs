@@ -109,13 +109,18 @@ pub fn engine() -> &'static Engine {
 
 /// Instantiate the wasi:cli component at `wasm` with `args` and `env`, no files, and run it.
 pub fn run_component(wasm: &Path, args: &[&str], env: &[(&str, &str)]) -> RunOutput {
-    run_component_with(wasm, args, env, None)
+    run_component_with(wasm, args, env, None, b"")
+}
+
+/// [`run_component`] with `stdin` as the component's standard input.
+pub fn run_component_with_stdin(wasm: &Path, args: &[&str], stdin: &[u8]) -> RunOutput {
+    run_component_with(wasm, args, &[], None, stdin)
 }
 
 /// [`run_component`] with the host directory `dir` preopened as `guest` (read-write), as
 /// `wasmtime run --dir DIR::GUEST` does.
 pub fn run_component_with_dir(wasm: &Path, args: &[&str], dir: &Path, guest: &str) -> RunOutput {
-    run_component_with(wasm, args, &[], Some((dir, guest)))
+    run_component_with(wasm, args, &[], Some((dir, guest)), b"")
 }
 
 fn run_component_with(
@@ -123,6 +128,7 @@ fn run_component_with(
     args: &[&str],
     env: &[(&str, &str)],
     preopen: Option<(&Path, &str)>,
+    stdin: &[u8],
 ) -> RunOutput {
     let engine = engine();
     let component = Component::from_file(engine, wasm).expect("load component");
@@ -137,6 +143,11 @@ fn run_component_with(
         .envs(env)
         .stdout(stdout.clone())
         .stderr(stderr.clone());
+    if !stdin.is_empty() {
+        ctx.stdin(wasmtime_wasi::p2::pipe::MemoryInputPipe::new(
+            stdin.to_vec(),
+        ));
+    }
     if let Some((dir, guest)) = preopen {
         ctx.preopened_dir(dir, guest, FsPerms::ReadWrite)
             .expect("preopen");
