@@ -113,7 +113,7 @@ pub struct BuildOutcome {
     /// How many modules the build chose to import into the snapshot (what the app's
     /// import statements name, and the stdlib modules its dependencies' name): each is
     /// there unless listed in `lazy_imports` (`preimport = "reachable"`; 0 with
-    /// `"top-level"`).
+    /// `"top-level"` and without a snapshot).
     pub preimport_candidates: usize,
     /// Those left lazy, with why: (module, reason).
     pub lazy_imports: Vec<(String, String)>,
@@ -283,7 +283,9 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         }
         anyhow::Ok((sdk, plan, named, numpy, prune_table))
     })?;
-    if app.preimport == crate::config::Preimport::Reachable {
+    // Without a snapshot there is nothing to import ahead: each start would pay for every
+    // module instead of the ones the app reaches (and print the build's lines).
+    if opts.snapshot && app.preimport == crate::config::Preimport::Reachable {
         app.preimport_names = preimport_names(&named, &app_files.files, &deps, &sdk, &stdlib);
         if numpy {
             app.preimport_names

@@ -602,7 +602,7 @@ def _speculative_import(name):
             reason = "reads the clock at import (the snapshot's clock is the build's)"
         elif random1 > random0 + _numpy_seeds(name, numpy_draws) and "random" not in added:
             reason = "reads random bytes at import (the snapshot's would be the build's)"
-        elif recording.read:
+        elif _env_read_matters(recording.read):
             names = sorted({k.decode("utf-8", "replace") if isinstance(k, bytes) else str(k)
                             for k in recording.read})
             reason = f"reads os.environ at import ({', '.join(names)}): the host's comes at run time"
@@ -618,6 +618,24 @@ def _speculative_import(name):
                 except AttributeError:
                     pass
     return reason
+
+
+# Environment variables read at import that configure what this runtime does not have, so
+# the host's value could change nothing: numpy's huge-page advice and OpenBLAS's (no
+# madvise, no OpenBLAS here), and NPY_PROMOTION_STATE, which numpy 2.5 only answers, when it
+# is anything but "weak", with a warning that it is ignored (numpy/__init__.py).
+_ENV_WITHOUT_EFFECT = {
+    "NUMPY_MADVISE_HUGEPAGE", "OPENBLAS_MAIN_FREE", "GOTOBLAS_MAIN_FREE", "NPY_PROMOTION_STATE",
+}
+
+
+def _env_read_matters(names):
+    """Whether an import read an environment variable whose run-time value could matter."""
+    for name in names:
+        text = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+        if text not in _ENV_WITHOUT_EFFECT:
+            return True
+    return False
 
 
 def _numpy_seeds(name, before):

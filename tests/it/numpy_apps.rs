@@ -360,3 +360,41 @@ fn an_app_without_numpy_gets_the_runtime_without_it() {
     let analytics = std::fs::read(&analytics().wasm).unwrap();
     assert!(analytics.windows(17).any(|w| w == b"_multiarray_umath"));
 }
+
+#[test]
+fn numpy_imported_inside_a_function_is_in_the_snapshot_and_works_without_one() {
+    let index = empty_index();
+    let app = scratch("numpy-lazy-app");
+    std::fs::write(
+        app.join("app.py"),
+        "def main():\n    import numpy as np\n    print(np.arange(4).sum(), np.linalg.det(np.eye(2)))\n",
+    )
+    .unwrap();
+    let built = build("lazy", &app, &index);
+    // numpy's import reads os.environ (huge pages, OpenBLAS, NPY_PROMOTION_STATE), which
+    // configures nothing this build has: it is imported at build time all the same.
+    let lazy = built.report["lazy_imports"].to_string();
+    assert!(!lazy.contains("\"numpy"), "numpy stayed lazy: {lazy}");
+    let run = run_component_with_stdin(&built.wasm, &[], b"");
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "6 1.0\n"),
+        "{}",
+        run.stderr
+    );
+    // Without a snapshot the same imports run at start-up, then the app's own import.
+    let dir = scratch("numpy-built-lazy-nosnap");
+    let wasm = dir.join("app.wasm");
+    let output = pyedge()
+        .args(["build", app.to_str().unwrap(), "-o", wasm.to_str().unwrap()])
+        .args(["--index-url", &index.url(), "--no-snapshot"])
+        .output();
+    assert!(output.status.success(), "{}", describe(&output));
+    let run = run_component_with_stdin(&wasm, &[], b"");
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "6 1.0\n"),
+        "{}",
+        run.stderr
+    );
+}
