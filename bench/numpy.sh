@@ -31,7 +31,7 @@ for command in curl gzip; do command -v "$command" >/dev/null || { echo "needs $
 build() { "$PYEDGE" build "$1" -o "$2" --precompile --offline >"$OUT/build-$(basename "$2").log" 2>&1; }
 build fixtures/apps/numpy-analytics "$OUT/analytics.wasm"
 build fixtures/apps/geo-router "$OUT/geo.wasm"
-build fixtures/apps/hello "$OUT/hello.wasm"
+build bench/apps/hello-handler "$OUT/hello.wasm"
 
 size_row() { # label file
     local raw gz

@@ -262,6 +262,9 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         if app.log_format == crate::config::LogFormat::Json {
             sdk.push(runtime::LOGS_FILE);
         }
+        if numpy {
+            sdk.push(runtime::NUMPY_SUPPORT_FILE);
+        }
         for (rel, source) in &sdk {
             roots.scan(rel, source.as_bytes());
         }

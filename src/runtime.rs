@@ -99,6 +99,11 @@ pub static URLLIB3_HOST_FILE: (&str, &str) = (
     include_str!("python/pyedge/_urllib3_host.py"),
 );
 
+/// pyedge's support for numpy apps (`pyedge._numpy`: build-time generators reseeded per
+/// instance), bundled only into apps built with pyedge's WASI numpy.
+pub static NUMPY_SUPPORT_FILE: (&str, &str) =
+    ("pyedge/_numpy.py", include_str!("python/pyedge/_numpy.py"));
+
 /// pyedge's JSON log lines (`pyedge.logs`), bundled with `log-format = "json"`.
 pub static LOGS_FILE: (&str, &str) = ("pyedge/logs.py", include_str!("python/pyedge/logs.py"));
 

@@ -447,7 +447,7 @@ def prepare():
     for root in sys.path:
         sys.path_importer_cache[root] = None
     sys.argv[:] = [""]
-    numpy_draw = _watch_numpy_entropy() if CONFIG.get("numpy") == "1" else None
+    numpy_draw = _numpy().watch() if _numpy() else None
     entry = CONFIG["entry"]
     path = CONFIG["entry_path"]
     source = read(path)
@@ -474,7 +474,7 @@ def prepare():
         _MAIN = ("script", code)
     _preimport()
     if numpy_draw is not None:
-        _find_numpy_generators(numpy_draw)
+        _numpy().find_generators(numpy_draw)
     # The snapshot holds every frozen module imported so far, and the build drops the
     # frozen modules' bytes from it: any other (runpy, importlib.util) loads from the
     # bundle, like the rest of the stdlib.
@@ -484,50 +484,12 @@ def prepare():
     _settle_heap()
 
 
-# numpy apps, build time: the entropy numpy.random drew (secrets.randbits) while the app
-# and its imports were imported; then the bit generators seeded from it, which every run
-# reseeds from the host (_refresh_host_state).
-_NUMPY_ENTROPY = []
-_NUMPY_RESEED = []
-
-
-def _watch_numpy_entropy():
-    """Build time, before anything imports numpy.random: record what secrets.randbits
-    draws. numpy seeds a bit generator made without a seed (its legacy global
-    RandomState, made when numpy.random is imported; an app's module-level
-    `default_rng()`) with `SeedSequence()`, that is with `secrets.randbits(128)`, which
-    numpy.random.bit_generator binds when imported. Made at build time, such a generator
-    would give every instance the snapshot's numbers. Returns the real randbits."""
-    import secrets
-    draw = secrets.randbits
-
-    def randbits(k):
-        value = draw(k)
-        _NUMPY_ENTROPY.append(value)
-        return value
-
-    secrets.randbits = randbits
-    return draw
-
-
-def _find_numpy_generators(draw):
-    """Build time, after the imports: put the real randbits back and list the bit
-    generators seeded from what it drew meanwhile (an explicit seed is left alone)."""
-    import secrets
-    secrets.randbits = draw
-    module = sys.modules.get("numpy.random.bit_generator")
-    if module is None:
-        return
-    module.randbits = draw
-    drawn = {value for value in _NUMPY_ENTROPY if isinstance(value, int)}
-    if not drawn:
-        return
-    import gc
-    for obj in gc.get_objects():
-        if isinstance(obj, module.BitGenerator):
-            entropy = getattr(obj.seed_seq, "entropy", None)
-            if isinstance(entropy, int) and entropy in drawn:
-                _NUMPY_RESEED.append(obj)
+def _numpy():
+    """pyedge._numpy in a numpy app (bundled only there), else None."""
+    if CONFIG.get("numpy") != "1":
+        return None
+    import pyedge._numpy
+    return pyedge._numpy
 
 
 class _RecordingEnviron(dict):
@@ -582,7 +544,7 @@ def _speculative_import(name):
     out, err = sys.stdout, sys.stderr
     captured = sys.stdout = sys.stderr = io.StringIO()
     clock0, random0 = _pyedge.watch_host(True)
-    numpy_draws = len(_NUMPY_ENTROPY)
+    numpy_draws = len(_numpy().ENTROPY) if _numpy() else 0
     reason = None
     try:
         __import__(name)
@@ -600,7 +562,8 @@ def _speculative_import(name):
             reason = f"imports {', '.join(tools)} (a development tool: the edge never runs it)"
         elif clock1 > clock0:
             reason = "reads the clock at import (the snapshot's clock is the build's)"
-        elif random1 > random0 + _numpy_seeds(name, numpy_draws) and "random" not in added:
+        elif (random1 > random0 + (_numpy().seeds_drawn(name, numpy_draws) if _numpy() else 0)
+              and "random" not in added):
             reason = "reads random bytes at import (the snapshot's would be the build's)"
         elif _env_read_matters(recording.read):
             names = sorted({k.decode("utf-8", "replace") if isinstance(k, bytes) else str(k)
@@ -636,14 +599,6 @@ def _env_read_matters(names):
         if text not in _ENV_WITHOUT_EFFECT:
             return True
     return False
-
-
-def _numpy_seeds(name, before):
-    """How many of the host random reads while `name` was imported were numpy.random
-    seeding generators the run reseeds (_find_numpy_generators)."""
-    if name == "numpy" or name.startswith("numpy."):
-        return len(_NUMPY_ENTROPY) - before
-    return 0
 
 
 def _preimport():
@@ -1042,8 +997,8 @@ def _refresh_host_state():
         sys.orig_argv[:] = argv
     if "random" in sys.modules:
         sys.modules["random"].seed()
-    for generator in _NUMPY_RESEED:
-        generator.state = type(generator)().state
+    if _numpy():
+        _numpy().reseed()
 
 
 def _exit_code(exc):
