@@ -104,8 +104,7 @@ pub fn render_table(report: &DepsReport) -> String {
     }
     for (outcome, substitute) in substituted(report) {
         out.push_str(&format!(
-            "\nnote: {} {} is substituted by the {} (required by {}); it covers {}. \
-             Anything else raises UnsupportedAlgorithm.",
+            "\nnote: {} {} is substituted by the {} (required by {}); it covers {}.",
             outcome.name,
             outcome.version,
             substitute.by,

@@ -20,7 +20,8 @@
 pub struct Substitute {
     /// What replaces the distribution, as reports show it.
     pub by: &'static str,
-    /// What the stand-in implements; anything else raises `UnsupportedAlgorithm`.
+    /// What the stand-in implements, and what happens beyond that (a clause that follows
+    /// "it covers").
     pub covers: &'static str,
     /// The version it reports (`cryptography.__version__`), used when no source lists
     /// the distribution at all.
@@ -34,7 +35,7 @@ const CRYPTOGRAPHY: Substitute = Substitute {
     by: "pyedge WASI build",
     covers: "hashes (SHA-1/2), HMAC, constant_time; RSA PKCS#1 v1.5/PSS, ECDSA \
              P-256/384/521/secp256k1, Ed25519; PEM/DER/OpenSSH keys; AES-GCM, Fernet; \
-             an X.509 certificate's public key",
+             an X.509 certificate's public key; anything else raises UnsupportedAlgorithm",
     version: "46.0.0",
     only_version: false,
 };
@@ -44,9 +45,9 @@ pub const NUMPY_VERSION: &str = "2.5.5";
 
 const NUMPY: Substitute = Substitute {
     by: "pyedge WASI build",
-    covers: "numpy built from its sdist for wasm32-wasi: all of numpy except threads, \
-             BLAS/LAPACK acceleration (its bundled lapack_lite), floating-point exception \
-             flags, memory maps, ctypes and f2py",
+    covers: "all of numpy, built from its sdist for wasm32-wasi, except what WASI lacks: \
+             no threads, no BLAS (numpy's bundled lapack_lite does linalg), no floating-point \
+             error warnings, no np.memmap, np.ctypeslib or f2py",
     version: NUMPY_VERSION,
     only_version: true,
 };

@@ -286,6 +286,23 @@ fn a_pure_package_that_depends_on_numpy_resolves_against_the_wasi_build() {
     let substituted = built.report["substituted"].to_string();
     assert!(substituted.contains("numpy 2.5.5"), "{substituted}");
 
+    // check-deps says the same, and why numpy is substituted.
+    let output = pyedge()
+        .args([
+            "check-deps",
+            app.to_str().unwrap(),
+            "--index-url",
+            &index.url(),
+        ])
+        .output();
+    assert!(output.status.success(), "{}", describe(&output));
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(table.contains("loans → numpy-financial → numpy"), "{table}");
+    assert!(
+        table.contains("note: numpy 2.5.5 is substituted by the pyedge WASI build"),
+        "{table}"
+    );
+
     let run = run_component_with_stdin(&built.wasm, &["app"], b"");
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let host = host_python(&format!("{script}\nmain()\n"), &[&wheel]);
