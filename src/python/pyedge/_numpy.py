@@ -61,6 +61,32 @@ def seeds_drawn(name, before):
 
 
 def reseed():
-    """Run time: fresh host entropy for every generator seeded at build time."""
+    """Run time: fresh host entropy for every generator seeded at build time.
+
+    The two bit generators numpy makes by default get their state straight from the
+    host's random bytes: MT19937 (the legacy global RandomState) its 624-word key, with
+    the position at its end so the first draw regenerates the block; PCG64 (what
+    `default_rng()` uses) its 128-bit state and an odd 128-bit increment. Any such state
+    is a valid one, and this costs an instance a fraction of making a new generator
+    through a SeedSequence and copying its state over (which also builds the old state's
+    arrays and dicts). Others (Philox, SFC64, PCG64DXSM) are made anew."""
+    import os
     for generator in GENERATORS:
-        generator.state = type(generator)().state
+        kind = type(generator).__name__
+        if kind == "MT19937":
+            import numpy
+            key = numpy.frombuffer(os.urandom(624 * 4), dtype=numpy.uint32)
+            generator.state = {"bit_generator": kind, "state": {"key": key, "pos": 624}}
+        elif kind == "PCG64":
+            word = os.urandom(32)
+            generator.state = {
+                "bit_generator": kind,
+                "state": {
+                    "state": int.from_bytes(word[:16], "little"),
+                    "inc": int.from_bytes(word[16:], "little") | 1,
+                },
+                "has_uint32": 0,
+                "uinteger": 0,
+            }
+        else:
+            generator.state = type(generator)().state
