@@ -458,7 +458,6 @@ def prepare():
     )
     if CONFIG.get("world") == "http":
         _prepare_http(entry, path)
-        _warm_request_path()
     elif has_main:
         _install_event_loop()
         import importlib
@@ -475,6 +474,12 @@ def prepare():
     _preimport()
     if numpy_draw is not None:
         _numpy().find_generators(numpy_draw)
+    _current_abc_caches()
+    if CONFIG.get("world") == "http":
+        # After every import: an import that registers a class with an ABC would make
+        # the negative isinstance results it fills stale again (see _current_abc_caches).
+        _warm_request_path()
+        _current_abc_caches()
     # The snapshot holds every frozen module imported so far, and the build drops the
     # frozen modules' bytes from it: any other (runpy, importlib.util) loads from the
     # bundle, like the rest of the stdlib.
@@ -617,6 +622,34 @@ def _preimport():
         reason = _speculative_import(name)
         if reason is not None:
             _tell_build("lazy", f"{name}: {reason}")
+
+
+def _current_abc_caches():
+    """Build time, after the imports: bring every ABC's negative cache up to date.
+
+    `ABC.register()` anywhere bumps one global counter, and an ABC whose negative cache is
+    older than it throws that cache away on its next isinstance/issubclass check, then
+    answers by calling its __subclasshook__ and walking all of its subclasses and
+    registered classes (abc._abc_subclasscheck). Left stale in the snapshot, that happens
+    again in every instance, on the first negative check of each such ABC: a walk over
+    type objects all over the heap, each page it touches a page fault on a fresh instance
+    (a trivial request in a numpy app, whose import registers numpy's scalar types with
+    `numbers`, spent a fifth of its faults there). One check per stale ABC does it once,
+    here; the check asks about `object`, which is no ABC's subclass. ABCs already current
+    are left alone (their pages stay untouched)."""
+    import _abc
+    import abc
+    import gc
+    token = abc.get_cache_token()
+    for cls in gc.get_objects():
+        if not isinstance(cls, abc.ABCMeta):
+            continue
+        try:
+            if _abc._get_dump(cls)[3] >= token:
+                continue  # current: leave its pages alone
+            issubclass(object, cls)
+        except Exception:
+            pass  # a __subclasshook__ or __subclasscheck__ of its own that refuses
 
 
 def _settle_heap():
