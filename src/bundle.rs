@@ -231,6 +231,9 @@ fn boot_config(app: &AppConfig, world: &str, left_out: &[String], numpy: bool) -
             app.config_store.name()
         ));
     }
+    if !app.lazy_bytecode {
+        cfg.push_str("lazy_bytecode=0\n");
+    }
     if !app.preimport_names.is_empty() {
         cfg.push_str(&format!("preimport={}\n", app.preimport_names.join(",")));
     }

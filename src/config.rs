@@ -87,6 +87,9 @@ pub struct ToolConfig {
     /// Which modules the build imports into the snapshot: `reachable` (default) or
     /// `top-level`.
     pub preimport: Option<Preimport>,
+    /// Whether the snapshot holds the bytecode of the bundle's modules it does not hold
+    /// (default true): a lazy import then unmarshals instead of compiling, for some size.
+    pub lazy_bytecode: Option<bool>,
     /// Hosts the app calls (`scheme://host[:port]`), for the hosts that allow-list them:
     /// `build --spin` writes them (and the origin) as Spin's `allowed_outbound_hosts`.
     #[serde(default)]
@@ -218,6 +221,8 @@ pub struct AppConfig {
     /// The modules to import speculatively at build time (filled in by the pipeline,
     /// with `preimport = "reachable"`).
     pub preimport_names: Vec<String>,
+    /// Whether the snapshot holds the bytecode of the modules it does not hold.
+    pub lazy_bytecode: bool,
     /// `[tool.pyedge] allowed-outbound-hosts`.
     pub allowed_outbound_hosts: Vec<String>,
 }
@@ -501,6 +506,7 @@ pub fn resolve_app_config(
         secrets: tool.secrets,
         preimport: tool.preimport.unwrap_or_default(),
         preimport_names: Vec::new(),
+        lazy_bytecode: tool.lazy_bytecode.unwrap_or(true),
         allowed_outbound_hosts: tool.allowed_outbound_hosts,
         app_dir: app_dir.to_path_buf(),
         entry_module,

@@ -117,6 +117,9 @@ pub struct BuildOutcome {
     pub preimport_candidates: usize,
     /// Those left lazy, with why: (module, reason).
     pub lazy_imports: Vec<(String, String)>,
+    /// How many bundle modules not in the snapshot have their bytecode in it
+    /// (`[tool.pyedge] lazy-bytecode`; 0 without a snapshot or with it off).
+    pub lazy_bytecode_modules: u64,
     /// SHA-256 of the component.
     pub sha256: String,
     /// The precompiled component (`--precompile`), written beside the output.
@@ -361,7 +364,14 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         _ => None,
     };
     let size = reporter.stage("report", || {
-        size_report(&component, &core, &bundle, layout.bundle_addr, app.budget)
+        size_report(
+            &component,
+            &core,
+            &bundle,
+            layout.bundle_addr,
+            facts.bytecode.map(|(_, bytes)| bytes),
+            app.budget,
+        )
     })?;
     if let Some(path) = &opts.report_html {
         reporter.stage("size picture", || {
@@ -436,6 +446,7 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         secrets: app.secrets.keys().cloned().collect(),
         preimport_candidates: app.preimport_names.len(),
         lazy_imports: facts.lazy.clone(),
+        lazy_bytecode_modules: facts.bytecode.map_or(0, |(modules, _)| modules),
         sha256: hex::encode(Sha256::digest(&component)),
         precompiled: precompiled.map(|(path, _)| path),
         spin_manifest: spin_manifest.map(|(path, _)| path),

@@ -30,7 +30,8 @@ pub struct SizeReport {
     pub budget: u64,
     /// Whether the component is larger than the budget.
     pub over_budget: bool,
-    /// runtime code, snapshot memory, bundle (with its app / stdlib / deps lines).
+    /// runtime code, snapshot memory (with its lazy bytecode line, when there is one),
+    /// bundle (with its app / stdlib / deps lines).
     pub parts: Vec<SizePart>,
 }
 
@@ -41,12 +42,15 @@ pub fn gzip_len(data: &[u8]) -> u64 {
     encoder.finish().expect("writing to memory").len() as u64
 }
 
-/// Measure `component`, whose core module is `core` and embeds `bundle` at `bundle_addr`.
+/// Measure `component`, whose core module is `core` and embeds `bundle` at `bundle_addr`;
+/// `lazy_bytecode` is the part of its snapshot memory that holds the bytecode of modules
+/// the snapshot does not hold (deflated, so one figure for raw and gzip).
 pub fn size_report(
     component: &[u8],
     core: &[u8],
     bundle: &Bundle,
     bundle_addr: u32,
+    lazy_bytecode: Option<u64>,
     budget: u64,
 ) -> Result<SizeReport> {
     let bundle_range = bundle_addr as u64..bundle_addr as u64 + bundle.zip.len() as u64;
@@ -87,6 +91,11 @@ pub fn size_report(
             gzip: memory_gzip,
         },
         SizePart {
+            name: "  lazy bytecode".into(),
+            raw: lazy_bytecode.unwrap_or(0),
+            gzip: lazy_bytecode.unwrap_or(0),
+        },
+        SizePart {
             name: "bundle".into(),
             raw: bundle_raw,
             gzip: bundle_gzip,
@@ -110,7 +119,10 @@ pub fn size_report(
         });
     }
     // Code's gzip share is what the whole compresses to minus the data parts.
-    parts[0].gzip = total_gzip.saturating_sub(parts[1].gzip + parts[2].gzip);
+    parts[0].gzip = total_gzip.saturating_sub(memory_gzip + bundle_gzip);
+    if lazy_bytecode.is_none() {
+        parts.remove(2); // no snapshot, or `lazy-bytecode = false`
+    }
     Ok(SizeReport {
         total,
         total_gzip,

@@ -55,6 +55,9 @@ pub struct InitFacts {
     pub interface: Option<String>,
     /// Modules left lazy by `preimport = "reachable"`: (module, why).
     pub lazy: Vec<(String, String)>,
+    /// Bundle modules not in the snapshot whose bytecode it holds (`lazy-bytecode`):
+    /// how many, and their bytes (deflated).
+    pub bytecode: Option<(u64, u64)>,
 }
 
 impl InitFacts {
@@ -74,6 +77,11 @@ impl InitFacts {
                     let (module, why) = value.split_once(": ").unwrap_or((value, ""));
                     facts.lazy.push((module.to_string(), why.to_string()));
                 }
+                "bytecode" => {
+                    facts.bytecode = value.split_once(' ').and_then(|(modules, bytes)| {
+                        Some((modules.parse().ok()?, bytes.parse().ok()?))
+                    });
+                }
                 _ => {}
             }
         }
@@ -89,6 +97,9 @@ impl InitFacts {
             .unwrap_or_default();
         for (module, why) in &self.lazy {
             out.push_str(&format!("{FACT_PREFIX}lazy={module}: {why}\n"));
+        }
+        if let Some((modules, bytes)) = self.bytecode {
+            out.push_str(&format!("{FACT_PREFIX}bytecode={modules} {bytes}\n"));
         }
         out
     }
@@ -314,6 +325,9 @@ mod tests {
             lazy,
             [("envy".to_string(), "reads os.environ (A, B)".to_string())]
         );
+        let bytecode = |line: &str| InitFacts::parse(line).bytecode;
+        assert_eq!(bytecode("pyedge-init: bytecode=3 4096\n"), Some((3, 4096)));
+        assert_eq!(bytecode("pyedge-init: bytecode=3\n"), None);
     }
 
     #[test]
@@ -323,6 +337,7 @@ mod tests {
         let facts = InitFacts {
             interface: Some("asgi".into()),
             lazy: vec![("clocky".into(), "reads the clock: at import".into())],
+            bytecode: Some((12, 34_567)),
         };
         store_cached(dir.path(), &path, &facts, b"\0asm module");
         let (bytes, read) = read_cached(&path).expect("cached");

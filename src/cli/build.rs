@@ -145,6 +145,20 @@ pub fn run(args: BuildArgs, printer: &Printer) -> Result<()> {
             }
             printer.out(&lazy)?;
         }
+        if printer.verbose() && outcome.lazy_bytecode_modules > 0 {
+            let bytes = outcome
+                .size
+                .parts
+                .iter()
+                .find(|p| p.name.trim() == "lazy bytecode")
+                .map_or(0, |p| p.raw);
+            printer.out(&format!(
+                "bytecode of {} bundle module{} not in the snapshot: {} (imported without compiling; `lazy-bytecode = false` leaves them source)\n",
+                outcome.lazy_bytecode_modules,
+                if outcome.lazy_bytecode_modules == 1 { "" } else { "s" },
+                crate::report::human_bytes(bytes)
+            ))?;
+        }
     }
     Ok(())
 }

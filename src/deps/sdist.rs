@@ -504,6 +504,7 @@ fn build_module(deps: &[DependencyFiles]) -> Result<Vec<u8>> {
         secrets: BTreeMap::new(),
         preimport: crate::config::Preimport::TopLevel,
         preimport_names: Vec::new(),
+        lazy_bytecode: false, // no snapshot: nothing would hold it
         allowed_outbound_hosts: Vec::new(),
     };
     let files = crate::app_files::AppFiles {

@@ -579,6 +579,30 @@ fn imports_inside_functions_are_preimported_when_safe() {
     assert_eq!(doc["env"], "hi");
     assert_eq!(doc["random"], 32);
     assert_eq!(doc["broken"], "broken on purpose");
+    // The bytecode of what the build left lazy is in the snapshot: importing those modules
+    // compiled none of them (tokenize, which linecache imports inside a function to read
+    // the traceback's source, was left lazy by no build decision and compiles), and a
+    // traceback still shows their source.
+    let compiled = doc["compiled"].as_array().expect("compiled");
+    for lazy in [
+        "clocky", "envy", "noisy", "randy", "devtool", "broken", "cProfile", "profile",
+    ] {
+        assert!(
+            !compiled
+                .iter()
+                .any(|f| f.as_str().unwrap().ends_with(&format!("/{lazy}.py"))),
+            "{lazy} compiled: {run:?}"
+        );
+    }
+    assert_eq!(
+        doc["broken_line"],
+        "raise ValueError(\"broken on purpose\")"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("bytecode of 9 bundle modules not in the snapshot: ")),
+        "{text}"
+    );
     assert_eq!(doc["devtool"], "cProfile");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -596,7 +620,8 @@ fn imports_inside_functions_are_preimported_when_safe() {
     assert_eq!(doc2["env"], "unset");
 }
 
-/// `preimport = "top-level"`: only what importing the app imports is in the snapshot.
+/// `preimport = "top-level"`: only what importing the app imports is in the snapshot, and
+/// the other imports compile their source (nothing was left lazy by the build).
 #[test]
 fn preimport_top_level_leaves_function_imports_lazy() {
     let dir = scratch("preimport-top-level");
@@ -633,4 +658,65 @@ fn preimport_top_level_leaves_function_imports_lazy() {
         serde_json::from_str(run.stdout.lines().nth(1).expect("json")).expect("json line");
     assert_eq!(doc["loaded"], serde_json::json!([]));
     assert_eq!(doc["mean"], "2");
+    assert_compiled(&doc, &["/app/helpers.py", "/lib/python3.13/statistics.py"]);
+    assert!(
+        !String::from_utf8_lossy(&build.stdout).contains("lazy bytecode"),
+        "{}",
+        describe(&build)
+    );
+}
+
+/// `lazy-bytecode = false`: the modules the build left lazy compile their source at run
+/// time, and the size report has no bytecode line.
+#[test]
+fn lazy_bytecode_off_leaves_lazy_modules_source() {
+    let dir = scratch("lazy-bytecode-off");
+    let app = dir.join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    for entry in std::fs::read_dir(fixture("preimport")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, app.join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(
+        app.join("pyproject.toml"),
+        "[project]\nname = \"preimport\"\nversion = \"0.1.0\"\n\n[tool.pyedge]\nlazy-bytecode = false\n",
+    )
+    .unwrap();
+    let out = dir.join("app.wasm");
+    let build = pyedge()
+        .args([
+            "build",
+            app.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "-v",
+        ])
+        .output();
+    assert!(build.status.success(), "{}", describe(&build));
+    let text = String::from_utf8_lossy(&build.stdout);
+    assert!(text.contains("left lazy (7 of "), "{text}");
+    assert!(!text.contains("lazy bytecode"), "{text}");
+    assert!(!text.contains("bytecode of "), "{text}");
+    let run = run_component(&out, &[], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let doc: serde_json::Value =
+        serde_json::from_str(run.stdout.lines().nth(1).expect("json")).expect("json line");
+    assert_compiled(&doc, &["/app/clocky.py", "/lib/python3.13/cProfile.py"]);
+    assert_eq!(
+        doc["broken_line"],
+        "raise ValueError(\"broken on purpose\")"
+    );
+}
+
+/// Each of `files` is among those the preimport fixture's imports compiled from source.
+fn assert_compiled(doc: &serde_json::Value, files: &[&str]) {
+    let compiled: Vec<&str> = doc["compiled"]
+        .as_array()
+        .expect("compiled")
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    for file in files {
+        assert!(compiled.contains(file), "{file} not in {compiled:?}");
+    }
 }
