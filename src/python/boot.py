@@ -659,7 +659,9 @@ def _current_abc_caches():
     import gc
     token = abc.get_cache_token()
     for cls in gc.get_objects():
-        if not isinstance(cls, abc.ABCMeta):
+        # type(), not isinstance(): isinstance asks a dead weakref.proxy for its __class__,
+        # which raises ReferenceError (urllib3's import leaves one).
+        if not issubclass(type(cls), abc.ABCMeta):
             continue
         try:
             if _abc._get_dump(cls)[3] >= token:
