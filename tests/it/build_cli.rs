@@ -624,28 +624,7 @@ fn imports_inside_functions_are_preimported_when_safe() {
 /// the other imports compile their source (nothing was left lazy by the build).
 #[test]
 fn preimport_top_level_leaves_function_imports_lazy() {
-    let dir = scratch("preimport-top-level");
-    let app = dir.join("app");
-    std::fs::create_dir_all(&app).unwrap();
-    for entry in std::fs::read_dir(fixture("preimport")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, app.join(path.file_name().unwrap())).unwrap();
-    }
-    std::fs::write(
-        app.join("pyproject.toml"),
-        "[project]\nname = \"preimport\"\nversion = \"0.1.0\"\n\n[tool.pyedge]\npreimport = \"top-level\"\n",
-    )
-    .unwrap();
-    let out = dir.join("app.wasm");
-    let build = pyedge()
-        .args([
-            "build",
-            app.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "-v",
-        ])
-        .output();
+    let (out, build) = build_preimport_fixture("preimport-top-level", "preimport = \"top-level\"");
     assert!(build.status.success(), "{}", describe(&build));
     assert!(
         !String::from_utf8_lossy(&build.stdout).contains("left lazy"),
@@ -670,28 +649,7 @@ fn preimport_top_level_leaves_function_imports_lazy() {
 /// time, and the size report has no bytecode line.
 #[test]
 fn lazy_bytecode_off_leaves_lazy_modules_source() {
-    let dir = scratch("lazy-bytecode-off");
-    let app = dir.join("app");
-    std::fs::create_dir_all(&app).unwrap();
-    for entry in std::fs::read_dir(fixture("preimport")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, app.join(path.file_name().unwrap())).unwrap();
-    }
-    std::fs::write(
-        app.join("pyproject.toml"),
-        "[project]\nname = \"preimport\"\nversion = \"0.1.0\"\n\n[tool.pyedge]\nlazy-bytecode = false\n",
-    )
-    .unwrap();
-    let out = dir.join("app.wasm");
-    let build = pyedge()
-        .args([
-            "build",
-            app.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "-v",
-        ])
-        .output();
+    let (out, build) = build_preimport_fixture("lazy-bytecode-off", "lazy-bytecode = false");
     assert!(build.status.success(), "{}", describe(&build));
     let text = String::from_utf8_lossy(&build.stdout);
     assert!(text.contains("left lazy (7 of "), "{text}");
@@ -706,6 +664,34 @@ fn lazy_bytecode_off_leaves_lazy_modules_source() {
         doc["broken_line"],
         "raise ValueError(\"broken on purpose\")"
     );
+}
+
+/// Build a copy of the preimport fixture with `tool` as its `[tool.pyedge]` table (`-v`):
+/// the component's path and the build's output.
+fn build_preimport_fixture(name: &str, tool: &str) -> (std::path::PathBuf, std::process::Output) {
+    let dir = scratch(name);
+    let app = dir.join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    for entry in std::fs::read_dir(fixture("preimport")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, app.join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(
+        app.join("pyproject.toml"),
+        format!("[project]\nname = \"preimport\"\nversion = \"0.1.0\"\n\n[tool.pyedge]\n{tool}\n"),
+    )
+    .unwrap();
+    let out = dir.join("app.wasm");
+    let build = pyedge()
+        .args([
+            "build",
+            app.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "-v",
+        ])
+        .output();
+    (out, build)
 }
 
 /// Each of `files` is among those the preimport fixture's imports compiled from source.
