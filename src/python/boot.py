@@ -566,11 +566,17 @@ def _speculative_import(name):
     clock0, random0 = _pyedge.watch_host(True)
     numpy_draws = len(_numpy().ENTROPY) if _numpy() else 0
     reason = None
+    # Whether a run-time import of it can work, so that its bytecode is worth storing
+    # (_store_lazy_bytecode): not for a development tool, nor for a module that is not
+    # there (the bundle is the same at run time; 55 such modules, pdb, doctest, unittest
+    # and what they import, made 667 kB of bytecode in a numpy app).
+    runs_later = True
     try:
         __import__(name)
     except BaseException as exc:  # SystemExit, KeyboardInterrupt from an import: still lazy
         text = str(exc).splitlines()
         reason = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+        runs_later = not isinstance(exc, ModuleNotFoundError)
     finally:
         clock1, random1 = _pyedge.watch_host(False)
         sys.stdout, sys.stderr = out, err
@@ -580,6 +586,7 @@ def _speculative_import(name):
         tools = sorted(added & _DEV_TOOLS)
         if tools:
             reason = f"imports {', '.join(tools)} (a development tool: the edge never runs it)"
+            runs_later = False
         elif clock1 > clock0:
             reason = "reads the clock at import (the snapshot's clock is the build's)"
         elif (random1 > random0 + (_numpy().seeds_drawn(name, numpy_draws) if _numpy() else 0)
@@ -592,8 +599,9 @@ def _speculative_import(name):
         elif captured.getvalue():
             reason = "writes to stdout or stderr at import"
     if reason is not None:
-        _LEFT_LAZY.add(name)
-        _LEFT_LAZY.update(added)
+        if runs_later:
+            _LEFT_LAZY.add(name)
+            _LEFT_LAZY.update(added)
         for module in added:
             sys.modules.pop(module, None)
             parent, _, child = module.rpartition(".")
@@ -801,8 +809,24 @@ def _app_object(module, attr, path):
     return target
 
 
+_FUNCTION = type(lambda: None)
+_CO_VARARGS = 0x04
+_CO_COROUTINE = 0x80
+
+
 def _positional_params(func):
-    """How many positional arguments `func` takes without defaults, or None if unknown."""
+    """How many positional arguments `func` takes without defaults, or None if unknown.
+
+    A plain function (the usual `def handle_request(request)`) is answered from its code
+    object: importing `inspect` for it would put inspect, ast, dis, tokenize and their
+    data into the snapshot of every such app (+0.83 MB for a hello handler). Anything
+    else (a decorated function, a callable object, a partial) asks inspect.signature."""
+    if (type(func) is _FUNCTION and not hasattr(func, "__wrapped__")
+            and not hasattr(func, "__signature__")):
+        code = func.__code__
+        if code.co_flags & _CO_VARARGS:
+            return None
+        return code.co_argcount - len(func.__defaults__ or ())
     import inspect
     try:
         params = inspect.signature(func).parameters.values()
@@ -815,6 +839,9 @@ def _positional_params(func):
 
 
 def _is_async(target):
+    if (type(target) is _FUNCTION and not hasattr(target, "__wrapped__")
+            and not hasattr(target, "_is_coroutine_marker")):  # inspect.markcoroutinefunction
+        return bool(target.__code__.co_flags & _CO_COROUTINE)  # as in _positional_params
     import inspect
     call = target if inspect.isroutine(target) else getattr(type(target), "__call__", None)
     return inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(target)

@@ -345,3 +345,49 @@ fn precompile_is_refused_for_script_apps() {
     let stderr = refused_precompile("hello", &out);
     assert!(stderr.contains("wasmtime compile"), "{stderr}");
 }
+
+/// How requests reach a handler is found without importing `inspect` for a plain function
+/// (it would bring inspect, ast, dis and tokenize into every such app's snapshot), and
+/// still through inspect for a decorated one: both are called as handlers.
+#[test]
+fn handler_detection_keeps_inspect_out_of_the_snapshot() {
+    let dir = scratch("handler-detection");
+    let heavy = "\",\".join(m for m in (\"inspect\", \"ast\", \"dis\") if m in sys.modules)";
+    let apps = [
+        (
+            "plain",
+            format!(
+                "import sys\nfrom pyedge.http import Response\n\n\
+                 def handle_request(request, extra=None):\n    \
+                 return Response(200, {{}}, ('plain:' + {heavy}).encode())\n"
+            ),
+            "plain:",
+        ),
+        (
+            "decorated",
+            format!(
+                "import functools, sys\nfrom pyedge.http import Response\n\n\
+                 def logged(func):\n    @functools.wraps(func)\n    \
+                 def wrapper(*args, **kwargs):\n        return func(*args, **kwargs)\n    \
+                 return wrapper\n\n\
+                 @logged\ndef handle_request(request):\n    \
+                 return Response(200, {{}}, ('decorated:' + {heavy}).encode())\n"
+            ),
+            "decorated:inspect,ast,dis",
+        ),
+    ];
+    for (name, source, expected) in apps {
+        let app = dir.join(name);
+        std::fs::create_dir_all(&app).unwrap();
+        std::fs::write(app.join("app.py"), source).unwrap();
+        let out = dir.join(format!("{name}.wasm"));
+        let build = pyedge()
+            .args(["build", app.to_str().unwrap(), "-o", out.to_str().unwrap()])
+            .output();
+        assert!(build.status.success(), "{name}: {}", describe(&build));
+        let server = Server::start(&out);
+        let reply = request("GET", &format!("{}/", server.base), &[], None);
+        assert_eq!(reply.status, 200, "{name}");
+        assert_eq!(text(&reply), expected, "{name}");
+    }
+}
