@@ -287,6 +287,17 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         if has_file("httpx/_transports/default.py") {
             sdk.push(runtime::HTTPX_HOST_FILE);
         }
+        // pyedge's own modules import some of the standard library inside functions
+        // (`Request.json()` imports json): those are preimported like a dependency's, or
+        // every request that calls one would compile them (json with re and enum: about
+        // 200 ms a request). Only the function-level ones: a module's top-level imports
+        // come with it, and pyedge.wsgi's (urllib.parse) are for WSGI apps only.
+        for (rel, source) in &sdk {
+            let package = crate::stdlib::package_of(rel);
+            named
+                .by_deps
+                .extend(crate::imports::scan_imports_split(source, &package).lazy);
+        }
         anyhow::Ok((sdk, plan, named, numpy, prune_table))
     })?;
     // Without a snapshot there is nothing to import ahead: each start would pay for every

@@ -871,7 +871,6 @@ def _prepare_http(entry, path):
     import importlib
     _direct_stdio()
     import pyedge.http  # noqa: F401  (pre-loaded: every request uses it)
-    import pyedge.wsgi  # noqa: F401
     _install_json_logs()
     module = importlib.import_module(entry)
     attr = CONFIG.get("attr")
@@ -905,6 +904,10 @@ def _prepare_http(entry, path):
                 f"pyedge: `{entry}:{attr}` is served as ASGI, and the build did not bundle "
                 "pyedge's event loop: set [tool.pyedge] interface = \"asgi\""
             ) from None
+    if interface == "wsgi":
+        # Only for WSGI: it imports urllib.parse, and with it re, enum and ipaddress
+        # (0.5 MB of a handler app's snapshot that no handler request uses).
+        import pyedge.wsgi  # noqa: F401
     _SERVE = {"handler": _serve_handler, "wsgi": _serve_wsgi, "asgi": _serve_asgi}[interface]
     _HANDLER = _handler_of(target) if interface == "handler" else target
     if interface != "handler":

@@ -348,7 +348,10 @@ fn precompile_is_refused_for_script_apps() {
 
 /// How requests reach a handler is found without importing `inspect` for a plain function
 /// (it would bring inspect, ast, dis and tokenize into every such app's snapshot), and
-/// still through inspect for a decorated one: both are called as handlers.
+/// still through inspect for a decorated one: both are called as handlers. A handler app
+/// does not carry pyedge's WSGI adapter (urllib.parse), and what pyedge's request API
+/// imports when called (json, for `Request.json()`) is in the snapshot: no request
+/// compiles it.
 #[test]
 fn handler_detection_keeps_inspect_out_of_the_snapshot() {
     let dir = scratch("handler-detection");
@@ -375,6 +378,15 @@ fn handler_detection_keeps_inspect_out_of_the_snapshot() {
             ),
             "decorated:inspect,ast,dis",
         ),
+        (
+            "json",
+            "import sys\nfrom pyedge.http import Response\n\n\
+             def handle_request(request):\n    \
+             loaded = [m for m in ('json', 'pyedge.wsgi', 'urllib.parse') if m in sys.modules]\n    \
+             return Response(200, {}, f'{request.json()}:{loaded}'.encode())\n"
+                .to_string(),
+            "{'a': [1, 2]}:['json']",
+        ),
     ];
     for (name, source, expected) in apps {
         let app = dir.join(name);
@@ -386,7 +398,8 @@ fn handler_detection_keeps_inspect_out_of_the_snapshot() {
             .output();
         assert!(build.status.success(), "{name}: {}", describe(&build));
         let server = Server::start(&out);
-        let reply = request("GET", &format!("{}/", server.base), &[], None);
+        let body: &[u8] = b"{\"a\": [1, 2]}";
+        let reply = request("POST", &format!("{}/", server.base), &[], Some(body));
         assert_eq!(reply.status, 200, "{name}");
         assert_eq!(text(&reply), expected, "{name}");
     }
