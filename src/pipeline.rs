@@ -291,8 +291,10 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         // (`Request.json()` imports json): those are preimported like a dependency's, or
         // every request that calls one would compile them (json with re and enum: about
         // 200 ms a request). Only the function-level ones: a module's top-level imports
-        // come with it, and pyedge.wsgi's (urllib.parse) are for WSGI apps only.
-        for (rel, source) in &sdk {
+        // come with it, and pyedge.wsgi's (urllib.parse) are for WSGI apps only. HTTP
+        // apps only: a script does not import pyedge's request API, and json would add
+        // 0.5 MB to its snapshot for nothing.
+        for (rel, source) in sdk.iter().filter(|_| world == World::Http) {
             let package = crate::stdlib::package_of(rel);
             named
                 .by_deps
