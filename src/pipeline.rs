@@ -294,11 +294,13 @@ pub fn build(opts: &BuildOptions, progress: Option<&dyn StageObserver>) -> Resul
         // come with it, and pyedge.wsgi's (urllib.parse) are for WSGI apps only. HTTP
         // apps only: a script does not import pyedge's request API, and json would add
         // 0.5 MB to its snapshot for nothing.
-        for (rel, source) in sdk.iter().filter(|_| world == World::Http) {
-            let package = crate::stdlib::package_of(rel);
-            named
-                .by_deps
-                .extend(crate::imports::scan_imports_split(source, &package).lazy);
+        if world == World::Http {
+            for (rel, source) in &sdk {
+                let package = crate::stdlib::package_of(rel);
+                named
+                    .by_deps
+                    .extend(crate::imports::scan_imports_split(source, &package).lazy);
+            }
         }
         anyhow::Ok((sdk, plan, named, numpy, prune_table))
     })?;

@@ -814,6 +814,14 @@ _CO_VARARGS = 0x04
 _CO_COROUTINE = 0x80
 
 
+def _plain_function(func):
+    """Whether `func` is a `def` whose code object tells its signature and kind as
+    inspect would: not wrapped (functools.wraps), no `__signature__`, not marked by
+    inspect.markcoroutinefunction."""
+    return type(func) is _FUNCTION and not any(
+        hasattr(func, name) for name in ("__wrapped__", "__signature__", "_is_coroutine_marker"))
+
+
 def _positional_params(func):
     """How many positional arguments `func` takes without defaults, or None if unknown.
 
@@ -821,8 +829,7 @@ def _positional_params(func):
     object: importing `inspect` for it would put inspect, ast, dis, tokenize and their
     data into the snapshot of every such app (+0.83 MB for a hello handler). Anything
     else (a decorated function, a callable object, a partial) asks inspect.signature."""
-    if (type(func) is _FUNCTION and not hasattr(func, "__wrapped__")
-            and not hasattr(func, "__signature__")):
+    if _plain_function(func):
         code = func.__code__
         if code.co_flags & _CO_VARARGS:
             return None
@@ -839,9 +846,8 @@ def _positional_params(func):
 
 
 def _is_async(target):
-    if (type(target) is _FUNCTION and not hasattr(target, "__wrapped__")
-            and not hasattr(target, "_is_coroutine_marker")):  # inspect.markcoroutinefunction
-        return bool(target.__code__.co_flags & _CO_COROUTINE)  # as in _positional_params
+    if _plain_function(target):
+        return bool(target.__code__.co_flags & _CO_COROUTINE)
     import inspect
     call = target if inspect.isroutine(target) else getattr(type(target), "__call__", None)
     return inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(target)
@@ -906,7 +912,7 @@ def _prepare_http(entry, path):
             ) from None
     if interface == "wsgi":
         # Only for WSGI: it imports urllib.parse, and with it re, enum and ipaddress
-        # (0.5 MB of a handler app's snapshot that no handler request uses).
+        # (0.8 MB of a handler app's snapshot that no handler request uses).
         import pyedge.wsgi  # noqa: F401
     _SERVE = {"handler": _serve_handler, "wsgi": _serve_wsgi, "asgi": _serve_asgi}[interface]
     _HANDLER = _handler_of(target) if interface == "handler" else target
